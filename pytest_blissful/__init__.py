@@ -1,0 +1,33 @@
+"""pytest-blissful: resilience testing of services as ordinary pytest.
+
+The public names a service repo imports. They are loaded on first access so that installing the plugin costs
+a test session that does not use it nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.stack.model import ServiceHandle, Stack
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "BlissfulConfig": "pytest_blissful.config.schema",
+    "Stack": "pytest_blissful.stack.model",
+    "ServiceHandle": "pytest_blissful.stack.model",
+    "STAGES": "pytest_blissful.stages",
+}
+
+__all__ = ["STAGES", "BlissfulConfig", "ServiceHandle", "Stack", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'pytest_blissful' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module), name)

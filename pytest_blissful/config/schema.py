@@ -1,0 +1,138 @@
+"""The ``blissful.yaml`` schema.
+
+The ``chaos:``, ``comparison:`` and ``canary:`` sections take the original blissful-infra.yaml sections unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from pytest_blissful._durations import parse_duration
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StackConfig(_Section):
+    """What to test: a compose stack (default: the embedded demo) or an already-running target."""
+
+    compose: list[Path] = Field(default_factory=list, description="compose files, relative to the config file")
+    url: AnyHttpUrl | None = Field(default=None, description="an already-running target; no stack is started")
+    entry_service: str = Field(default="lb", description="compose service that receives the traffic")
+    entry_port: int = Field(default=80, ge=1, le=65535, description="container port of the entry service")
+    health_path: str = "/health"
+    startup_timeout: Seconds = Field(default=120.0, gt=0)
+    env: dict[str, str] = Field(default_factory=dict, description="variables for compose interpolation")
+    allowed_hosts: list[str] = Field(default_factory=list, description="non-loopback hosts load may target")
+
+    @field_validator("health_path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"must start with '/', e.g. '/health' (got {value!r})")
+        return value
+
+
+class LoadConfig(_Section):
+    users: int = Field(default=10, ge=1, le=100_000)
+    spawn_rate: float | None = Field(default=None, gt=0)
+    duration: Seconds = Field(default=30.0, gt=0)
+    rate: float | None = Field(default=None, gt=0, description="constant arrival rate (req/s); open model")
+    workers: int = Field(default=1, ge=1, le=64)
+    locustfile: Path | None = None
+    mix: dict[str, int] = Field(default_factory=dict, description="weights per endpoint, e.g. 'GET /hello': 5")
+
+
+class ChaosSlos(_Section):
+    max_error_rate_percent: float = Field(default=5.0, ge=0, le=100)
+    max_p99_latency_ms: float = Field(default=2000.0, gt=0)
+    max_recovery_time_s: float = Field(default=60.0, gt=0)
+
+
+class ChaosConfig(_Section):
+    enabled: bool = True
+    tool: str = "chaostoolkit"
+    scenarios: list[str] = Field(default_factory=list)
+    default_duration: Seconds = Field(default=30.0, gt=0)
+    load_during_chaos: int = Field(default=10, ge=0)
+    slos: ChaosSlos = Field(default_factory=ChaosSlos)
+    abort_on_critical_failure: bool = True
+
+
+class ComparisonThresholds(_Section):
+    p95_latency_ms: float = Field(default=200.0, gt=0)
+    p99_latency_ms: float = Field(default=500.0, gt=0)
+    min_throughput_rps: float = Field(default=1000.0, ge=0)
+    max_error_rate_percent: float = Field(default=1.0, ge=0, le=100)
+    max_cpu_percent: float = Field(default=80.0, gt=0)
+    max_memory_mb: float = Field(default=1024.0, gt=0)
+    min_resilience_score: float = Field(default=80.0, ge=0, le=100)
+
+
+class ComparisonConfig(_Section):
+    warmup_duration: Seconds = Field(default=30.0, ge=0)
+    test_duration: Seconds = Field(default=300.0, gt=0)
+    concurrent_users: int = Field(default=100, ge=1)
+    include_chaos: bool = False
+    thresholds: ComparisonThresholds = Field(default_factory=ComparisonThresholds)
+    auto_promote: bool = False
+    critical_metrics: list[str] = Field(
+        default_factory=lambda: ["p95_latency_ms", "error_rate_percent", "resilience_score"]
+    )
+
+
+class CanaryStep(_Section):
+    weight: int = Field(ge=0, le=100)
+    pause: Seconds | None = None
+
+
+class CanaryMetric(_Section):
+    name: str
+    threshold: str
+    query: str | None = None
+
+
+class CanaryAnalysis(_Section):
+    interval: Seconds = Field(default=30.0, gt=0)
+    failure_limit: int = Field(default=3, ge=0, alias="failureLimit")
+    metrics: list[CanaryMetric] = Field(default_factory=list)
+
+
+class CanaryConfig(_Section):
+    enabled: bool = True
+    steps: list[CanaryStep] = Field(
+        default_factory=lambda: [CanaryStep(weight=10), CanaryStep(weight=25), CanaryStep(weight=50),
+                                 CanaryStep(weight=100)]
+    )
+    analysis: CanaryAnalysis = Field(default_factory=CanaryAnalysis)
+
+
+DEFAULT_SLOS = ("p95 < 200ms", "error_rate < 1%")
+
+
+class BlissfulConfig(_Section):
+    """A validated ``blissful.yaml``; ``source`` is the file it came from (None: built-in defaults)."""
+
+    stack: StackConfig = Field(default_factory=StackConfig)
+    load: LoadConfig = Field(default_factory=LoadConfig)
+    slos: list[str] = Field(default_factory=lambda: list(DEFAULT_SLOS))
+    chaos: ChaosConfig = Field(default_factory=ChaosConfig)
+    comparison: ComparisonConfig = Field(default_factory=ComparisonConfig)
+    canary: CanaryConfig = Field(default_factory=CanaryConfig)
+    source: Path | None = Field(default=None, exclude=True)
+    kind: Literal["file", "pyproject", "default"] = Field(default="default", exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in the config are resolved against."""
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def uses_demo_stack(self) -> bool:
+        return not self.stack.compose and self.stack.url is None

@@ -1,0 +1,200 @@
+"""pytest wiring: options, markers (pipeline stages), stage selection, the shared stack's lifecycle.
+
+This module is loaded in every pytest session of every environment the plugin is installed in, so it only
+imports the standard library and pytest; everything heavy is imported by the fixture that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_blissful.config.discovery import ConfigError, find_config
+from pytest_blissful.stages import STAGES, parse_stage_option
+
+if TYPE_CHECKING:
+    from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.stack.manager import StackManager
+
+pytest_plugins = ["pytest_blissful.fixtures"]
+
+RUN_ID_KEY = pytest.StashKey[str]()
+OWNER_PID_KEY = pytest.StashKey[int]()
+CONFIG_KEY = pytest.StashKey["BlissfulConfig"]()
+MANAGER_KEY = pytest.StashKey["StackManager"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("blissful", "resilience testing (pytest-blissful)")
+    group.addoption("--blissful-config", metavar="PATH", default=None,
+                    help="configuration file (default: blissful.yaml in the rootdir, else [tool.blissful] "
+                         "in pyproject.toml, else the embedded demo stack).")
+    group.addoption("--blissful-url", metavar="URL", default=None,
+                    help="test an already-running target at URL instead of starting a stack "
+                         "(overrides stack.url).")
+    group.addoption("--blissful-stage", metavar="NAME[,NAME]", action="append", default=[],
+                    help=f"run only tests of these pipeline stages ({', '.join(STAGES)}); repeatable. "
+                         "Other tests are reported as deselected.")
+    group.addoption("--blissful-keep-stack", action="store_true", default=False,
+                    help="leave the stack running after the session (for debugging); prints how to remove it.")
+    group.addoption("--blissful-report-dir", metavar="DIR", default=None,
+                    help="where results land (default: ini blissful_report_dir, else reports/).")
+    parser.addini("blissful_config", "default for --blissful-config", default=None)
+    parser.addini("blissful_report_dir", "default for --blissful-report-dir", default="reports")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in STAGES.items():
+        config.addinivalue_line("markers", f"{name}: pipeline stage '{name}' - {description}")
+    try:
+        config.stash[_STAGES_KEY] = parse_stage_option(config.getoption("blissful_stage"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and "blissful_run_id" in workerinput:
+        config.stash[RUN_ID_KEY] = workerinput["blissful_run_id"]
+        config.stash[OWNER_PID_KEY] = workerinput["blissful_owner_pid"]
+    else:
+        config.stash[RUN_ID_KEY] = uuid.uuid4().hex[:10]
+        config.stash[OWNER_PID_KEY] = os.getpid()
+        _raise_keyboard_interrupt_on_sigterm()
+
+    # Validate a config file up front so that mistakes are usage errors (exit 4), not test errors.
+    path, _ = _config_location(config)
+    if path is not None:
+        blissful_config(config)
+
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(), "blissful-xdist")
+
+
+_STAGES_KEY = pytest.StashKey[list[str]]()
+
+
+def _config_location(config: pytest.Config) -> tuple[Path | None, str]:
+    explicit = config.getoption("blissful_config") or config.getini("blissful_config")
+    try:
+        return find_config(config.rootpath, Path(explicit) if explicit else None)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def blissful_config(config: pytest.Config) -> BlissfulConfig:
+    """The validated configuration of this session (loaded once)."""
+    if CONFIG_KEY not in config.stash:
+        from pytest_blissful.config.loader import load_config
+
+        path, _ = _config_location(config)
+        try:
+            loaded = load_config(config.rootpath, path)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        url = config.getoption("blissful_url")
+        if url:
+            from pytest_blissful.config.schema import StackConfig
+
+            try:
+                stack = StackConfig.model_validate({**loaded.stack.model_dump(), "url": url})
+            except ValueError as exc:
+                raise pytest.UsageError(f"--blissful-url {url!r}: {exc}") from None
+            loaded = loaded.model_copy(update={"stack": stack})
+        config.stash[CONFIG_KEY] = loaded
+    return config.stash[CONFIG_KEY]
+
+
+def report_dir(config: pytest.Config) -> Path:
+    value = config.getoption("blissful_report_dir") or config.getini("blissful_report_dir")
+    path = Path(value)
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def stack_manager(config: pytest.Config) -> StackManager:
+    """The process-wide handle on this run's shared stack."""
+    if MANAGER_KEY not in config.stash:
+        from pytest_blissful.stack.ledger import ledger_dir
+        from pytest_blissful.stack.manager import StackManager
+
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        is_worker = hasattr(config, "workerinput")
+
+        def progress(message: str) -> None:
+            if reporter is not None and not is_worker:
+                reporter.write_line(message)
+
+        config.stash[MANAGER_KEY] = StackManager(
+            blissful_config(config), config.stash[RUN_ID_KEY], ledger_dir(), config.stash[OWNER_PID_KEY],
+            progress=progress,
+        )
+    return config.stash[MANAGER_KEY]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        return
+    from pytest_blissful.stack.ledger import ledger_dir
+
+    if not (ledger_dir() / "ledger.json").exists():
+        return
+    from pytest_blissful.stack.manager import reap_orphans
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reap_orphans(progress=reporter.write_line if reporter else None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selected_stages = config.stash[_STAGES_KEY]
+    kept, deselected = [], []
+    for item in items:
+        stages = [name for name in STAGES if item.get_closest_marker(name) is not None]
+        for name in stages:
+            item.user_properties.append(("stage", name))
+        if selected_stages and not set(stages) & set(selected_stages):
+            deselected.append(item)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or CONFIG_KEY not in config.stash:
+        return
+    message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if message and reporter is not None:
+        reporter.write_line(message)
+
+
+def _raise_keyboard_interrupt_on_sigterm() -> None:
+    """CI systems cancel with SIGTERM: treat it like Ctrl-C so stacks and faults are cleaned up."""
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        pass
+
+
+class _XdistHooks:
+    """Registered only when pytest-xdist is active: hand the run id to workers so they share one stack."""
+
+    @pytest.hookimpl
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["blissful_run_id"] = node.config.stash[RUN_ID_KEY]
+        node.workerinput["blissful_owner_pid"] = node.config.stash[OWNER_PID_KEY]
+
+
+__all__ = ["blissful_config", "report_dir", "stack_manager"]

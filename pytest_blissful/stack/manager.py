@@ -1,0 +1,117 @@
+"""One stack per test run, shared by every xdist worker.
+
+The first process that needs the stack brings it up under a file lock and writes it to a state file; the
+others read that file. The controller process (the only process without xdist) tears it down at session end.
+Before anything is created, a ledger entry names the compose project and the controller's pid, so a run that
+was SIGKILLed is cleaned up by the next one (``reap_orphans``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from filelock import FileLock
+
+from pytest_blissful.config import BlissfulConfig
+from pytest_blissful.stack.compose import StackError, compose_down, compose_up, demo_compose_file
+from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
+from pytest_blissful.stack.ledger import Ledger
+from pytest_blissful.stack.model import Stack
+
+LEDGER_KIND = "compose-project"
+Progress = Callable[[str], None]
+
+
+class StackManager:
+    def __init__(self, config: BlissfulConfig, run_id: str, state_dir: Path, owner_pid: int,
+                 ledger: Ledger | None = None, progress: Progress | None = None) -> None:
+        self.config = config
+        self.run_id = run_id
+        self.owner_pid = owner_pid
+        self.state_file = state_dir / f"stack-{run_id}.json"
+        self._lock = FileLock(str(self.state_file) + ".lock")
+        self.ledger = ledger or Ledger()
+        self.progress = progress or (lambda message: None)
+        self._stack: Stack | None = None
+
+    @property
+    def project(self) -> str:
+        return f"blissful-{self.run_id}"
+
+    def get(self) -> Stack:
+        if self._stack is None:
+            with self._lock:
+                if self.state_file.exists():
+                    self._stack = Stack.from_dict(json.loads(self.state_file.read_text()))
+                else:
+                    self._stack = self._bring_up()
+                    self.state_file.write_text(json.dumps(self._stack.to_dict()))
+        return self._stack
+
+    def _bring_up(self) -> Stack:
+        stack_config = self.config.stack
+        if stack_config.url is not None:
+            url = str(stack_config.url).rstrip("/")
+            self.progress(f"blissful: using the running target {url}")
+            try:
+                wait_healthy(url + stack_config.health_path, stack_config.startup_timeout)
+            except TargetUnreachable as exc:
+                raise StackError(f"target unreachable (stack.url in {self.config.source}): {exc}") from None
+            return Stack(name=url, kind="external", base_url=url)
+        if self.config.uses_demo_stack:
+            files, name = [demo_compose_file()], "demo"
+        else:
+            files = [(self.config.base_dir / f).resolve() for f in stack_config.compose]
+            name = files[0].parent.name
+        self.ledger.record(self.project, LEDGER_KIND, self.owner_pid, files=[str(f) for f in files])
+        self.progress(f"blissful: bringing up stack {name!r} (compose project {self.project}) ...")
+        started = time.monotonic()
+        try:
+            stack = compose_up(name, files, self.project, stack_config.env, stack_config.entry_service,
+                               stack_config.entry_port, stack_config.startup_timeout)
+            wait_healthy(stack.base_url + stack_config.health_path,
+                         max(1.0, stack_config.startup_timeout - (time.monotonic() - started)))
+        except (StackError, TargetUnreachable):
+            self._down_quietly()
+            raise
+        self.progress(f"blissful: stack {name!r} healthy in {time.monotonic() - started:.1f} s at {stack.base_url}")
+        return stack
+
+    def teardown(self, keep: bool = False) -> str | None:
+        """Remove the stack if this run started one; return a message for the user, if any."""
+        with self._lock:
+            if not self.state_file.exists():
+                return None
+            stack = Stack.from_dict(json.loads(self.state_file.read_text()))
+            self.state_file.unlink()
+        if stack.project is None:
+            return None
+        if keep:
+            self.ledger.forget(stack.project)
+            return (f"blissful: kept stack {stack.name!r} running at {stack.base_url} "
+                    f"(remove it with: docker compose --project-name {stack.project} down --volumes)")
+        compose_down(stack.project)
+        self.ledger.forget(stack.project)
+        return None
+
+    def _down_quietly(self) -> None:
+        try:
+            compose_down(self.project)
+        finally:
+            self.ledger.forget(self.project)
+
+
+def reap_orphans(ledger: Ledger | None = None, progress: Progress | None = None) -> list[str]:
+    """Remove the compose projects of runs that were killed before they could clean up."""
+    ledger = ledger or Ledger()
+    removed = []
+    for project in ledger.orphans(LEDGER_KIND):
+        if progress:
+            progress(f"blissful: removing leftovers of a killed run (compose project {project})")
+        compose_down(project)
+        ledger.forget(project)
+        removed.append(project)
+    return removed

@@ -1,0 +1,89 @@
+"""What a running stack looks like to tests: endpoints and service handles (plain, JSON-serialisable values)."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class ServiceHandle:
+    """One container of a service: what chaos code targets (kill, pause, network faults...)."""
+
+    service: str
+    container_id: str
+    container_name: str
+    published: dict[int, int] = field(default_factory=dict)  # container port -> host port on 127.0.0.1
+
+    def url(self, container_port: int, scheme: str = "http") -> str:
+        try:
+            return f"{scheme}://127.0.0.1:{self.published[container_port]}"
+        except KeyError:
+            raise KeyError(
+                f"service {self.service!r} publishes no port {container_port} "
+                f"(published: {sorted(self.published) or 'none'})"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A system under test that is up and healthy."""
+
+    name: str
+    kind: Literal["compose", "external"]
+    base_url: str
+    project: str | None = None
+    compose_files: tuple[str, ...] = ()
+    services: dict[str, tuple[ServiceHandle, ...]] = field(default_factory=dict)
+
+    def service(self, name: str) -> tuple[ServiceHandle, ...]:
+        """All replicas (containers) of a compose service."""
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(sorted(self.services)) or "none (external target)"
+            raise KeyError(f"stack {self.name!r} has no service {name!r}; services: {known}") from None
+
+    def endpoint(self, service: str, container_port: int) -> str:
+        """``http://127.0.0.1:PORT`` of a service's published container port (first replica)."""
+        return self.service(service)[0].url(container_port)
+
+    def logs(self, service: str, tail: int | None = None) -> str:
+        """Combined stdout+stderr of every replica of ``service``."""
+        if self.kind != "compose" or self.project is None:
+            raise RuntimeError(f"stack {self.name!r} is an external target: its logs are not reachable from here")
+        self.service(service)
+        command = ["docker", "compose", "--project-name", self.project, "logs", "--no-color", "--no-log-prefix"]
+        if tail is not None:
+            command += ["--tail", str(tail)]
+        completed = subprocess.run([*command, service], capture_output=True, text=True, timeout=60, check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"docker compose logs {service} failed: {completed.stderr.strip()}")
+        return completed.stdout + completed.stderr
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Stack:
+        services = {
+            name: tuple(
+                ServiceHandle(
+                    service=h["service"],
+                    container_id=h["container_id"],
+                    container_name=h["container_name"],
+                    published={int(k): int(v) for k, v in h["published"].items()},
+                )
+                for h in handles
+            )
+            for name, handles in data.get("services", {}).items()
+        }
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            base_url=data["base_url"],
+            project=data.get("project"),
+            compose_files=tuple(data.get("compose_files", ())),
+            services=services,
+        )
