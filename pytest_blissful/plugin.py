@@ -6,6 +6,7 @@ imports the standard library and pytest; everything heavy is imported by the fix
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import uuid
@@ -78,10 +79,14 @@ def pytest_configure(config: pytest.Config) -> None:
 _STAGES_KEY = pytest.StashKey[list[str]]()
 
 
-def _config_location(config: pytest.Config) -> tuple[Path | None, str]:
+def _explicit_config(config: pytest.Config) -> Path | None:
     explicit = config.getoption("blissful_config") or config.getini("blissful_config")
+    return Path(explicit) if explicit else None
+
+
+def _config_location(config: pytest.Config) -> tuple[Path | None, str]:
     try:
-        return find_config(config.rootpath, Path(explicit) if explicit else None)
+        return find_config(config.rootpath, _explicit_config(config))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -91,9 +96,8 @@ def blissful_config(config: pytest.Config) -> BlissfulConfig:
     if CONFIG_KEY not in config.stash:
         from pytest_blissful.config.loader import load_config
 
-        path, _ = _config_location(config)
         try:
-            loaded = load_config(config.rootpath, path)
+            loaded = load_config(config.rootpath, _explicit_config(config))
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         url = config.getoption("blissful_url")
@@ -182,10 +186,8 @@ def _raise_keyboard_interrupt_on_sigterm() -> None:
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    try:
+    with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        pass
 
 
 class _XdistHooks:

@@ -16,7 +16,7 @@ def find_config(rootdir: Path, explicit: Path | None) -> tuple[Path | None, str]
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"--blissful-config: no such file: {explicit}")
-        return explicit, "file"
+        return explicit, "pyproject" if explicit.suffix == ".toml" else "file"
     for name in CONFIG_FILENAMES:
         candidate = rootdir / name
         if candidate.is_file():

@@ -14,7 +14,6 @@ from pytest_blissful.config.discovery import ConfigError, find_config
 from pytest_blissful.config.schema import BlissfulConfig
 
 
-
 def load_config(rootdir: Path, explicit: Path | None = None) -> BlissfulConfig:
     path, kind = find_config(rootdir, explicit)
     if path is None:

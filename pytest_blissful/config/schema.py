@@ -30,6 +30,12 @@ class StackConfig(_Section):
     startup_timeout: Seconds = Field(default=120.0, gt=0)
     env: dict[str, str] = Field(default_factory=dict, description="variables for compose interpolation")
     allowed_hosts: list[str] = Field(default_factory=list, description="non-loopback hosts load may target")
+    log_expectations: dict[str, list[str]] = Field(
+        default_factory=dict, description="service -> substrings its logs must contain (contract suite)"
+    )
+    dependencies: list[str] = Field(
+        default_factory=list, description="services /ready depends on (the contract suite breaks each once)"
+    )
 
     @field_validator("health_path")
     @classmethod
@@ -136,3 +142,11 @@ class BlissfulConfig(_Section):
     @property
     def uses_demo_stack(self) -> bool:
         return not self.stack.compose and self.stack.url is None
+
+    def model_post_init(self, context: object) -> None:
+        if self.uses_demo_stack and not self.stack.log_expectations and not self.stack.dependencies:
+            demo = self.stack.model_copy(update={
+                "log_expectations": {"app1": ["demo service started"], "app2": ["demo service started"]},
+                "dependencies": ["postgres", "redis"],
+            })
+            object.__setattr__(self, "stack", demo)

@@ -27,9 +27,12 @@ def demo_compose_file() -> Path:
 
 
 def _compose(files: Sequence[Path], project: str, env: Mapping[str, str], timeout_s: float) -> Any:
+    # Ryuk cannot be pulled offline and we clean up ourselves (ledger); report localhost, not the bridge gateway.
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
     from testcontainers.compose import DockerCompose  # heavy: imported only when a stack is needed
 
-    class ProjectCompose(DockerCompose):  # type: ignore[misc]
+    class ProjectCompose(DockerCompose):
         """DockerCompose with an explicit project name and extra interpolation variables."""
 
         @property

@@ -67,6 +67,6 @@ docker import \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["/bin/bash"]' \
   - "$IMAGE" <"$tarball" >/dev/null || fail "docker import of $tarball failed"
-docker run --rm --network=none "$IMAGE" python3 -c 'import sys; print("    python", sys.version.split()[0], "in", sys.argv[0] or "image")' \
+docker run --rm --network=none "$IMAGE" python3 -c 'import sys; print("    image python", sys.version.split()[0])' \
   || fail "the imported image does not run python3"
 echo "    $IMAGE ready (build hash $want)"

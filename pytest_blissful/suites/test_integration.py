@@ -1,0 +1,88 @@
+"""Endpoints together with their dependencies: events over WebSocket, readiness vs liveness, logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from pytest_blissful.config.schema import BlissfulConfig
+from pytest_blissful.stack import Stack
+from pytest_blissful.suites._polling import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def test_greeting_is_delivered_as_an_event_over_websocket(base_url: str, http: httpx.Client) -> None:
+    from websockets.sync.client import connect
+
+    name = f"ws-{uuid.uuid4().hex[:8]}"
+    with connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10) as socket:
+        time.sleep(0.3)  # the subscription is live once the server has accepted; give its reader a moment
+        assert http.get(f"/hello/{name}").status_code == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            event = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if event.get("payload", {}).get("name") == name:
+                break
+        else:
+            pytest.fail(f"no greeting.created event for {name!r} within 10 s")
+    assert event["eventType"] == "greeting.created"
+    assert {"eventId", "aggregateId", "occurredAt", "eventType", "payload"} <= event.keys()
+
+
+def _dependencies(config: BlissfulConfig) -> list[str]:
+    return config.stack.dependencies
+
+
+@pytest.fixture
+def paused(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Pause every container of one dependency for the test; always unpaused afterwards."""
+    service: str = request.param
+    if stack.kind != "compose":
+        pytest.skip("breaking a dependency needs a compose stack; this target is external")
+    ids = [handle.container_id for handle in stack.service(service)]
+    subprocess.run(["docker", "pause", *ids], check=True, capture_output=True, timeout=30)
+    try:
+        yield service
+    finally:
+        subprocess.run(["docker", "unpause", *ids], check=False, capture_output=True, timeout=30)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "paused" in metafunc.fixturenames:
+        from pytest_blissful.plugin import blissful_config
+
+        services = _dependencies(blissful_config(metafunc.config))
+        metafunc.parametrize("paused", services or [pytest.param(None, marks=pytest.mark.skip(
+            reason="no stack.dependencies configured in blissful.yaml"))], indirect=True)
+
+
+def test_ready_fails_but_live_holds_while_a_dependency_is_down(paused: str, http: httpx.Client) -> None:
+    def not_ready() -> httpx.Response | None:
+        response = http.get("/ready")
+        return response if response.status_code == 503 else None
+
+    ready = eventually(not_ready, 15, f"/ready turning 503 while {paused} is paused")
+    assert paused in ready.text or "checks" in ready.text, f"/ready did not name the failing check: {ready.text}"
+    assert http.get("/live").status_code == 200, "/live must not depend on dependencies"
+
+
+def test_ready_recovers_after_dependencies_return(http: httpx.Client) -> None:
+    eventually(lambda: http.get("/ready").status_code == 200, 30, "/ready returning 200")
+
+
+def test_logs_contain_expected_lines(stack: Stack, blissful_config: BlissfulConfig) -> None:
+    expectations = blissful_config.stack.log_expectations
+    if not expectations:
+        pytest.skip("no stack.log_expectations configured in blissful.yaml")
+    if stack.kind != "compose":
+        pytest.skip("logs of an external target are not reachable")
+    missing = [f"{service}: {text!r}" for service, texts in expectations.items() for text in texts
+               if text not in stack.logs(service)]
+    assert not missing, "expected log lines not found:\n  " + "\n  ".join(missing)

@@ -1,0 +1,28 @@
+"""Shared fixtures of the plugin's own tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ledger/state dir, so inner pytest sessions never see this session's stack records."""
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setenv("BLISSFUL_STATE_DIR", str(state))
+    return state
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Integration tests need a Docker engine: fail loudly (never skip) when it is missing."""
+    if shutil.which("docker") is None:
+        pytest.fail("no docker CLI: run ./scripts/setup.sh (it installs and starts Docker)", pytrace=False)
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30, check=False)
+    if info.returncode != 0:
+        pytest.fail(f"Docker engine not reachable: run ./scripts/setup.sh\n{info.stderr.strip()}", pytrace=False)
