@@ -125,18 +125,24 @@ def stack_manager(config: pytest.Config) -> StackManager:
         from pytest_blissful.stack.ledger import ledger_dir
         from pytest_blissful.stack.manager import StackManager
 
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        is_worker = hasattr(config, "workerinput")
-
-        def progress(message: str) -> None:
-            if reporter is not None and not is_worker:
-                reporter.write_line(message)
-
         config.stash[MANAGER_KEY] = StackManager(
             blissful_config(config), config.stash[RUN_ID_KEY], ledger_dir(), config.stash[OWNER_PID_KEY],
-            progress=progress,
+            progress=lambda message: say(config, message),
         )
     return config.stash[MANAGER_KEY]
+
+
+def say(config: pytest.Config, message: str) -> None:
+    """Print a progress line on the terminal, past output capturing; silent in xdist workers and under -q."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:
+        reporter.write_line(message)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(message)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -148,8 +154,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     from pytest_blissful.stack.manager import reap_orphans
 
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    reap_orphans(progress=reporter.write_line if reporter else None)
+    reap_orphans(progress=lambda message: say(session.config, message))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -173,9 +178,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workerinput") or CONFIG_KEY not in config.stash:
         return
     message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if message and reporter is not None:
-        reporter.write_line(message)
+    if message:
+        say(config, message)
 
 
 def _raise_keyboard_interrupt_on_sigterm() -> None:

@@ -118,9 +118,10 @@ def _explain_up_failure(project: str, files: Sequence[Path], env: Mapping[str, s
                         exc: subprocess.CalledProcessError) -> str:
     stderr = (exc.stderr or b"").decode(errors="replace").strip()
     lines = [f"`docker compose up` of project {project} failed (exit {exc.returncode}):", _tail(stderr, 15)]
-    if "pull access denied" in stderr or "failed to resolve reference" in stderr or "No such image" in stderr:
-        lines.append(f"an image is missing and cannot be pulled: {_SETUP_HINT}")
     base = ["docker", "compose", "--project-name", project] + [a for f in files for a in ("-f", str(f))]
+    missing = _missing_images(base, env)
+    if missing:
+        lines.append(f"image(s) missing locally and not pullable: {', '.join(missing)}; {_SETUP_HINT}")
     ps = subprocess.run([*base, "ps", "--all", "--format", "{{.Service}}: {{.Status}}"], capture_output=True,
                         text=True, env={**os.environ, **env}, timeout=30, check=False)
     if ps.stdout.strip():
@@ -130,6 +131,17 @@ def _explain_up_failure(project: str, files: Sequence[Path], env: Mapping[str, s
     if logs.stdout.strip():
         lines.append("last log lines:\n" + _indent(_tail(logs.stdout.strip(), 40)))
     return "\n".join(lines)
+
+
+def _missing_images(base: list[str], env: Mapping[str, str]) -> list[str]:
+    listed = subprocess.run([*base, "config", "--images"], capture_output=True, text=True,
+                            env={**os.environ, **env}, timeout=30, check=False)
+    missing = []
+    for image in sorted(set(listed.stdout.split())):
+        inspect = subprocess.run(["docker", "image", "inspect", image], capture_output=True, timeout=30, check=False)
+        if inspect.returncode != 0:
+            missing.append(image)
+    return missing
 
 
 def _tail(text: str, count: int) -> str:
