@@ -267,7 +267,7 @@ def parse_threshold(expression: str) -> Threshold:
     else:
         w = _WORD.match(text, i)
         if w is None:
-            raise ThresholdError(expression, i + 1, f"expected a metric, found {text[i:i + 10]!r}")
+            raise ThresholdError(expression, i + 1, f"expected a metric, found {text[i : i + 10]!r}")
         word = w.group(0)
         if word.lower() not in _NAMED:
             raise ThresholdError(

@@ -35,7 +35,7 @@ import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
 from locust import FastHttpUser, User, constant, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
-from locust.runners import MasterRunner, Runner, WorkerRunner  # noqa: E402
+from locust.runners import MasterRunner, WorkerRunner  # noqa: E402
 from locust.util.load_locustfile import load_locustfile  # noqa: E402
 
 from pytest_blissful.metrics.timeline import Recorder  # noqa: E402
@@ -140,7 +140,7 @@ def pace(classes: list[type[User]], pacer: Pacer) -> None:
             return pacer.claim()
 
         cls.on_start = on_start  # type: ignore[method-assign]
-        cls.wait_time = wait_time  # type: ignore[method-assign]
+        cls.wait_time = wait_time
 
 
 # --------------------------------------------------------------------------------------------- recording
@@ -153,7 +153,7 @@ class Recording:
         self.active = True
         self.cpu_mark = time.process_time()
         self.wall_mark = time.monotonic()
-        env.events.request.add_listener(self.on_request)
+        env.events.request.add_listener(self.on_request)  # type: ignore[no-untyped-call]
 
     def on_request(
         self,

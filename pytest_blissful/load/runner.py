@@ -380,13 +380,12 @@ class LoadHandle:
                 p.popen.kill()
                 p.popen.wait(timeout=2.0)
         self._finalizer()
-        assert self._builder is not None and self._start_epoch is not None
+        assert self._builder is not None
+        assert self._start_epoch is not None
         stops = [float(f["stop_epoch"]) for f in self._finals.values() if "stop_epoch" in f]
         duration = (max(stops) - self._start_epoch) if stops else self.duration_s
         timeline = self._builder.build(start_monotonic=self._start_mono, duration_s=max(duration, 0.0))
-        cpu = {
-            name: 100.0 * cpu_s / wall_s for name, (cpu_s, wall_s) in self._cpu.items() if wall_s > 0
-        }
+        cpu = {name: 100.0 * cpu_s / wall_s for name, (cpu_s, wall_s) in self._cpu.items() if wall_s > 0}
         dropped = sum(int(f.get("dropped", 0)) for f in self._finals.values())
         warnings = list(self._warnings)
         if self._stopped_early:
@@ -452,9 +451,7 @@ def _validate(
         for key, weight in mix.items():
             method, _, endpoint_path = key.partition(" ")
             if not method.isalpha() or not endpoint_path.startswith("/"):
-                raise ValueError(
-                    f"mix key {key!r} must be 'METHOD /path', e.g. one of {', '.join(_KNOWN_ENDPOINTS)}"
-                )
+                raise ValueError(f"mix key {key!r} must be 'METHOD /path', e.g. one of {', '.join(_KNOWN_ENDPOINTS)}")
             if not isinstance(weight, int) or weight < 0:
                 raise ValueError(f"mix weight for {key!r} must be a non-negative int, got {weight!r}")
         if not any(mix.values()):

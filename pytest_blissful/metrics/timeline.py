@@ -451,9 +451,7 @@ class Timeline:
             duration_s=max([self.duration_s, *(o.duration_s for o in others)]),
         )
 
-    def with_timing(
-        self, *, start_monotonic: float | None = None, duration_s: float | None = None
-    ) -> Timeline:
+    def with_timing(self, *, start_monotonic: float | None = None, duration_s: float | None = None) -> Timeline:
         return Timeline(
             self.start_epoch,
             start_monotonic=self.start_monotonic if start_monotonic is None else start_monotonic,

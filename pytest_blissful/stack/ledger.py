@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 
 def ledger_dir() -> Path:
     base = os.environ.get("BLISSFUL_STATE_DIR") or os.environ.get("XDG_STATE_HOME")
@@ -28,6 +26,8 @@ def ledger_dir() -> Path:
 
 class Ledger:
     def __init__(self, directory: Path | None = None) -> None:
+        from filelock import FileLock
+
         self.path = (directory or ledger_dir()) / "ledger.json"
         self._lock = FileLock(str(self.path) + ".lock")
 
