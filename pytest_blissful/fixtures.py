@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import httpx
 
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.load.fixture import LoadTest
     from pytest_blissful.stack.model import Stack
 
 
@@ -51,3 +52,25 @@ def http(base_url: str) -> Iterator[httpx.Client]:
 
     with httpx.Client(base_url=base_url, timeout=10.0) as client:
         yield client
+
+
+@pytest.fixture
+def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.FixtureRequest) -> LoadTest:
+    """Run Locust load (in child processes) against the stack and get a ``LoadResult``.
+
+    ``load_test(users=10, duration="30s", spawn_rate=None, rate=None, workers=1, locustfile=None, mix=None,
+    slos=None)``; omitted arguments come from ``load:`` / ``slos:`` in blissful.yaml. ``rate`` switches to a
+    constant arrival rate with coordinated-omission correction. ``assert result.passed`` checks the SLOs and
+    prints each threshold with its observed value; ``result.meets("p95 < 200ms")`` checks others.
+    """
+    from pytest_blissful.load.fixture import LoadTest
+    from pytest_blissful.plugin import live_line
+
+    def keep(result: object) -> None:
+        from pytest_blissful.load._result import LoadResult
+
+        assert isinstance(result, LoadResult)
+        live_line(request.config, None)
+        request.node.add_report_section("call", "blissful load", result.table())
+
+    return LoadTest(base_url, blissful_config, lambda p: live_line(request.config, p.line()), keep)

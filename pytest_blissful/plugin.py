@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "blissful-xdist")
+    if workerinput is None:
+        config.pluginmanager.register(_LoadSummary(), "blissful-load-summary")
 
 
 _STAGES_KEY = pytest.StashKey[list[str]]()
@@ -145,6 +148,28 @@ def say(config: pytest.Config, message: str) -> None:
         reporter.write_line(message)
 
 
+def live_line(config: pytest.Config, line: str | None) -> None:
+    """Rewrite one status line in place (progress of long steps); ``None`` ends it. Quiet where ``say`` is."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
+        return
+    if not reporter.isatty():  # CI logs: a plain line every 10 s instead of a rewritten one
+        now = time.monotonic()
+        if line is not None and now - config.stash.get(_LAST_LINE_KEY, 0.0) >= 10:
+            config.stash[_LAST_LINE_KEY] = now
+            say(config, line)
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        if line is None:
+            reporter.write("\n")
+        else:
+            reporter.rewrite(line, erase=True)
+
+
+_LAST_LINE_KEY = pytest.StashKey[float]()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
@@ -171,6 +196,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+class _LoadSummary:
+    """Collects load tables (also from xdist workers, whose reports carry their sections) for the summary."""
+
+    def __init__(self) -> None:
+        self.tables: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.tables += [(report.nodeid, content) for name, content in report.sections
+                            if "blissful load" in name]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.tables:
+            return
+        terminalreporter.section("blissful: load results")
+        for nodeid, table in self.tables:
+            terminalreporter.write_line(nodeid, bold=True)
+            terminalreporter.write_line(table)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

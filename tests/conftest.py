@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture
-def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private ledger/state dir, so inner pytest sessions never see this session's stack records."""
+def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private ledger/state dir, so inner pytest sessions never see this session's stack records.
+
+    Afterwards, whatever that ledger still names is removed, so that a failing test leaves nothing behind.
+    """
     state = tmp_path / "state"
     state.mkdir()
     monkeypatch.setenv("BLISSFUL_STATE_DIR", str(state))
-    return state
+    yield state
+    ledger = state / "ledger.json"
+    if ledger.exists():
+        from pytest_blissful.stack.compose import compose_down
+
+        for key, entry in json.loads(ledger.read_text()).items():
+            if entry.get("kind") == "compose-project":
+                compose_down(key)
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from pytest_blissful._durations import parse_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _check_threshold(expression: str) -> str:
+    from pytest_blissful.grading.thresholds import ThresholdError, parse_threshold
+
+    try:
+        parse_threshold(expression)
+    except ThresholdError as exc:
+        raise ValueError(str(exc)) from None
+    return expression
+
+
+ThresholdExpression = Annotated[str, AfterValidator(_check_threshold)]
 
 
 class _Section(BaseModel):
@@ -127,7 +140,7 @@ class BlissfulConfig(_Section):
 
     stack: StackConfig = Field(default_factory=StackConfig)
     load: LoadConfig = Field(default_factory=LoadConfig)
-    slos: list[str] = Field(default_factory=lambda: list(DEFAULT_SLOS))
+    slos: list[ThresholdExpression] = Field(default_factory=lambda: list(DEFAULT_SLOS))
     chaos: ChaosConfig = Field(default_factory=ChaosConfig)
     comparison: ComparisonConfig = Field(default_factory=ComparisonConfig)
     canary: CanaryConfig = Field(default_factory=CanaryConfig)

@@ -168,7 +168,9 @@ def test_missing_image_says_how_to_build_it(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(stack): pass")
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*docker compose up*failed*", "*missing locally*blissful/does-not-exist:0*./scripts/setup.sh*"])
+    result.stdout.fnmatch_lines(
+        ["*docker compose up*failed*", "*missing locally*blissful/does-not-exist:0*./scripts/setup.sh*"]
+    )
 
 
 def test_unreachable_url_fails_with_a_clear_message(pytester: pytest.Pytester) -> None:

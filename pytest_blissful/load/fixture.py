@@ -1,0 +1,57 @@
+"""The ``load_test`` fixture's callable: config defaults + per-call overrides, progress, results kept for reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from pytest_blissful._durations import parse_duration
+from pytest_blissful.config.schema import BlissfulConfig
+from pytest_blissful.load._result import LoadProgress, LoadResult
+from pytest_blissful.load.runner import run_load
+
+
+class LoadTest:
+    """Call it to run load against the stack: ``load_test(users=10, duration="30s")`` → :class:`LoadResult`.
+
+    Arguments left out come from the ``load:`` section of ``blissful.yaml``; ``slos`` default to its ``slos:``.
+    """
+
+    def __init__(self, base_url: str, config: BlissfulConfig, progress: Callable[[LoadProgress], None] | None,
+                 on_result: Callable[[LoadResult], None]) -> None:
+        self.base_url = base_url
+        self.config = config
+        self._progress = progress
+        self._on_result = on_result
+        self.results: list[LoadResult] = []
+
+    def __call__(
+        self,
+        users: int | None = None,
+        duration: str | float | None = None,
+        spawn_rate: float | None = None,
+        rate: float | None = None,
+        workers: int | None = None,
+        locustfile: str | Path | None = None,
+        mix: Mapping[str, int] | None = None,
+        slos: Sequence[str] | None = None,
+        path: str = "",
+    ) -> LoadResult:
+        load = self.config.load
+        configured_locustfile = self.config.base_dir / load.locustfile if load.locustfile else None
+        result = run_load(
+            self.base_url + path,
+            users=users if users is not None else load.users,
+            duration_s=parse_duration(duration) if duration is not None else load.duration,
+            spawn_rate=spawn_rate if spawn_rate is not None else load.spawn_rate,
+            rate=rate if rate is not None else load.rate,
+            workers=workers if workers is not None else load.workers,
+            locustfile=locustfile if locustfile is not None else configured_locustfile,
+            mix=mix if mix is not None else (load.mix or None),
+            slos=tuple(slos if slos is not None else self.config.slos),
+            allowed_hosts=tuple(self.config.stack.allowed_hosts),
+            progress=self._progress,
+        )
+        self.results.append(result)
+        self._on_result(result)
+        return result
