@@ -1,0 +1,339 @@
+"""FMEA grading: from what was measured around one injected fault to a verdict and an FMEA row. Pure, no I/O.
+
+Inputs are the 10 Hz steady-state probe samples, the load timeline and the fault window (epoch seconds).
+
+* **detection time**: fault start → the first probe sample that shows the fault (an error, ``/ready`` not
+  ready, or latency beyond the baseline bound); falls back to the first whole second of load whose error
+  rate or p99 left the baseline when the probes saw nothing.
+* **recovery time**: fault removal → the first instant from which every probe sample for ``hold_s`` is
+  healthy again and the load over that span meets the SLOs.
+* **verdict**: ``inconclusive`` when the baseline did not meet the SLOs or the fault was not really
+  injected; ``fail`` when the SLOs broke under the fault or recovery was slower than allowed (or never
+  happened); else ``pass``.
+* **RPN** = severity × occurrence × detection (each 1–10); the action priority is high / medium / low.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from pytest_blissful.metrics.timeline import Timeline, Window
+
+Verdict = Literal["pass", "fail", "inconclusive"]
+Severity = Literal["Critical", "High", "Medium", "Low"]
+
+SEVERITY_RATING: dict[str, int] = {"Critical": 9, "High": 7, "Medium": 5, "Low": 3}
+
+
+@dataclass(frozen=True)
+class ProbeSample:
+    """One steady-state probe request: when it was sent (epoch s), what came back."""
+
+    at: float
+    path: str
+    ok: bool
+    latency_ms: float
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FmeaExpectation:
+    """What a scenario expects of the service and how much its failure matters."""
+
+    scenario: str
+    expected_behaviour: str
+    severity: Severity = "High"
+    occurrence: int = 5  # 1 (remote) .. 10 (almost certain), the FMEA occurrence rating
+    max_error_rate_percent: float = 5.0
+    max_p99_latency_ms: float = 2000.0
+    max_recovery_time_s: float = 60.0
+    critical_error_rate_percent: float = 50.0  # abort bound for abort_on_critical_failure
+    mitigation: str = ""  # what to add when this scenario fails
+    weight: float = 1.0
+    hold_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class FmeaTiming:
+    """Instants of one FMEA run, epoch seconds."""
+
+    baseline_start: float
+    fault_start: float
+    fault_end: float
+    observe_end: float
+
+
+@dataclass(frozen=True)
+class Impact:
+    error_rate_baseline_percent: float
+    error_rate_fault_percent: float
+    p99_baseline_ms: float
+    p99_fault_ms: float
+    requests_lost: int
+    summary: str
+
+    @property
+    def latency_delta_ms(self) -> float:
+        return self.p99_fault_ms - self.p99_baseline_ms
+
+    @property
+    def error_rate_delta_percent(self) -> float:
+        return self.error_rate_fault_percent - self.error_rate_baseline_percent
+
+
+@dataclass(frozen=True)
+class FmeaResult:
+    scenario: str
+    verdict: Verdict
+    reason: str
+    severity: Severity
+    detection_s: float | None
+    recovery_s: float | None
+    impact: Impact
+    severity_rating: int
+    occurrence_rating: int
+    detection_rating: int
+    expected_behaviour: str
+    mitigation: str = ""
+    weight: float = 1.0
+    aborted: bool = False
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    @property
+    def rpn(self) -> int:
+        return self.severity_rating * self.occurrence_rating * self.detection_rating
+
+    @property
+    def action_priority(self) -> Literal["high", "medium", "low"]:
+        """High when the RPN is large, or a critical failure mode is hard to detect or not mitigated."""
+        if self.rpn >= 200 or (self.severity_rating >= 9 and (self.detection_rating >= 7 or not self.passed)):
+            return "high"
+        if self.rpn >= 80 or not self.passed:
+            return "medium"
+        return "low"
+
+    @property
+    def mitigation_status(self) -> str:
+        if self.verdict == "fail":
+            return "❌ none"
+        if self.verdict == "inconclusive":
+            return "⚠️ unknown"
+        degraded = self.impact.summary not in ("no user-facing impact",)
+        return "⚠️ needs work" if degraded and self.impact.error_rate_fault_percent > 0 else "✅ in place"
+
+    def row(self) -> dict[str, str]:
+        """The FMEA table row (strings, in the spec's column order)."""
+        return {
+            "failure mode": self.scenario,
+            "severity": self.severity,
+            "detection": _seconds(self.detection_s, "not detected"),
+            "recovery": _seconds(self.recovery_s, "not recovered"),
+            "impact": self.impact.summary,
+            "mitigation": self.mitigation_status,
+            "verdict": self.verdict,
+            "RPN": str(self.rpn),
+        }
+
+    def explain(self) -> str:
+        row = self.row()
+        lines = [f"FMEA {self.scenario}: {self.verdict.upper()} — {self.reason}",
+                 "  " + " | ".join(f"{k}: {v}" for k, v in row.items()),
+                 f"  expected: {self.expected_behaviour}",
+                 f"  error rate {self.impact.error_rate_baseline_percent:.2f}% → "
+                 f"{self.impact.error_rate_fault_percent:.2f}% under fault, p99 {self.impact.p99_baseline_ms:.1f} → "
+                 f"{self.impact.p99_fault_ms:.1f} ms, requests lost {self.impact.requests_lost}"]
+        if self.verdict == "fail" and self.mitigation:
+            lines.append(f"  suggestion: {self.mitigation}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"FmeaResult({self.explain()})"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(rpn=self.rpn, action_priority=self.action_priority, mitigation_status=self.mitigation_status,
+                    passed=self.passed)
+        return data
+
+
+def _seconds(value: float | None, missing: str) -> str:
+    return missing if value is None else f"{value:.2f}s"
+
+
+# -- grading --------------------------------------------------------------------------------------------------
+
+
+def grade(
+    expectation: FmeaExpectation,
+    timing: FmeaTiming,
+    timeline: Timeline,
+    probes: Sequence[ProbeSample],
+    *,
+    inconclusive_reason: str | None = None,
+    aborted_reason: str | None = None,
+) -> FmeaResult:
+    """Grade one scenario run."""
+    probes = sorted(probes, key=lambda p: p.at)
+    baseline = timeline.window_epoch(timing.baseline_start, timing.fault_start)
+    fault = timeline.window_epoch(timing.fault_start, timing.fault_end)
+    bound_ms = latency_bound_ms(probes, timing)
+
+    detection_s = detect(probes, timeline, timing, bound_ms, baseline)
+    recovered_at = recovery_instant(probes, timeline, timing, bound_ms, expectation)
+    recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.fault_end)
+    impact = measure_impact(baseline, fault, timeline, timing, recovery_s)
+
+    baseline_error_pct = baseline.error_rate * 100
+    reason: str
+    verdict: Verdict
+    if inconclusive_reason:
+        verdict, reason = "inconclusive", inconclusive_reason
+    elif baseline.requests == 0:
+        verdict, reason = "inconclusive", "no load reached the target before the fault (no baseline)"
+    elif baseline_error_pct > expectation.max_error_rate_percent or baseline.p99_ms > expectation.max_p99_latency_ms:
+        verdict, reason = "inconclusive", (
+            f"steady state not met before the fault (baseline error rate {baseline_error_pct:.2f}%, "
+            f"p99 {baseline.p99_ms:.1f} ms): nothing can be concluded about the fault")
+    else:
+        verdict, reason = _judge(expectation, impact, recovery_s)
+    if aborted_reason and verdict != "inconclusive":
+        verdict, reason = "fail", f"aborted: {aborted_reason}"
+
+    return FmeaResult(
+        scenario=expectation.scenario,
+        verdict=verdict,
+        reason=reason,
+        severity=expectation.severity,
+        detection_s=detection_s,
+        recovery_s=recovery_s,
+        impact=impact,
+        severity_rating=SEVERITY_RATING[expectation.severity],
+        occurrence_rating=min(10, max(1, expectation.occurrence)),
+        detection_rating=detection_rating(detection_s, impact),
+        expected_behaviour=expectation.expected_behaviour,
+        mitigation=expectation.mitigation,
+        weight=expectation.weight,
+        aborted=aborted_reason is not None,
+        evidence={
+            "latency_bound_ms": bound_ms,
+            "baseline": {"requests": baseline.requests, "error_rate": baseline.error_rate, "p99_ms": baseline.p99_ms},
+            "fault": {"requests": fault.requests, "error_rate": fault.error_rate, "p99_ms": fault.p99_ms},
+            "probes": len(probes),
+            "timing": asdict(timing),
+        },
+    )
+
+
+def _judge(expectation: FmeaExpectation, impact: Impact, recovery_s: float | None) -> tuple[Verdict, str]:
+    problems = []
+    if impact.error_rate_fault_percent > expectation.max_error_rate_percent:
+        problems.append(f"error rate under fault {impact.error_rate_fault_percent:.2f}% > "
+                        f"{expectation.max_error_rate_percent:g}%")
+    if impact.p99_fault_ms > expectation.max_p99_latency_ms:
+        problems.append(f"p99 under fault {impact.p99_fault_ms:.0f} ms > {expectation.max_p99_latency_ms:g} ms")
+    if recovery_s is None:
+        problems.append("did not recover after the fault was removed")
+    elif recovery_s > expectation.max_recovery_time_s:
+        problems.append(f"recovery took {recovery_s:.1f} s > {expectation.max_recovery_time_s:g} s")
+    if problems:
+        return "fail", "; ".join(problems)
+    return "pass", f"{expectation.expected_behaviour} (SLOs held under the fault and after recovery)"
+
+
+def latency_bound_ms(probes: Sequence[ProbeSample], timing: FmeaTiming) -> float:
+    """Latency beyond which a probe counts as disturbed: 3 × the baseline's worst, at least baseline + 50 ms."""
+    base = [p.latency_ms for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.ok]
+    worst = max(base) if base else 100.0
+    return max(3 * worst, worst + 50.0)
+
+
+def _disturbed(sample: ProbeSample, bound_ms: float) -> bool:
+    return not sample.ok or sample.latency_ms > bound_ms
+
+
+def detect(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming, bound_ms: float,
+           baseline: Window) -> float | None:
+    """Seconds from fault start to the first observable signal; None when nothing was observable."""
+    for sample in probes:
+        # when the disturbance became observable: an error when it came back, slowness once it passed the bound
+        observed_at = sample.at + (sample.latency_ms if not sample.ok else bound_ms) / 1000
+        if observed_at < timing.fault_start or sample.at > timing.observe_end:
+            continue
+        if _disturbed(sample, bound_ms):
+            return max(0.0, observed_at - timing.fault_start)
+    error_bound = max(baseline.error_rate * 2, 0.01)
+    p99_bound = max(baseline.p99_ms * 3, baseline.p99_ms + 50.0)
+    first = math.floor(timeline.second_at_epoch(timing.fault_start))
+    last = math.ceil(timeline.second_at_epoch(timing.fault_end))
+    for second in range(first, last):
+        w = timeline.window(second, second + 1)
+        if w.requests and (w.error_rate > error_bound or w.p99_ms > p99_bound):
+            return max(0.0, timeline.epoch_of(second) - timing.fault_start)
+    return None
+
+
+def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming, bound_ms: float,
+                     expectation: FmeaExpectation) -> float | None:
+    """The first instant after fault removal from which the service stays healthy for ``hold_s``."""
+    after = [p for p in probes if p.at >= timing.fault_end]
+    for index, start in enumerate(after):
+        end = start.at + expectation.hold_s
+        if end > timing.observe_end + 1e-9:
+            return None
+        span = [p for p in after[index:] if p.at <= end]
+        if any(_disturbed(p, bound_ms) for p in span):
+            continue
+        # load is kept per whole second: judge the seconds that lie entirely inside the span
+        first, last = math.ceil(timeline.second_at_epoch(start.at)), math.floor(timeline.second_at_epoch(end))
+        load = timeline.window(first, last) if last > first else None
+        if load is not None and load.requests and (load.error_rate * 100 > expectation.max_error_rate_percent
+                              or load.p99_ms > expectation.max_p99_latency_ms):
+            continue
+        return start.at
+    return None
+
+
+def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: FmeaTiming,
+                   recovery_s: float | None) -> Impact:
+    expected_rps = baseline.rps
+    fault_seconds = max(timing.fault_end - timing.fault_start, 0.0)
+    # requests that failed plus those never served at the baseline rate (e.g. clients stuck on a dead instance)
+    lost = fault.errors + max(0, round(expected_rps * fault_seconds) - fault.requests)
+    error_pct = fault.error_rate * 100
+    if fault.requests == 0 or error_pct >= 50:
+        summary = "outage"
+    elif error_pct > max(baseline.error_rate * 100 * 2, 1.0):
+        summary = "partial outage"
+    elif fault.p99_ms > max(baseline.p99_ms * 3, baseline.p99_ms + 50):
+        brief = recovery_s is not None and fault_seconds + recovery_s < 15
+        summary = "brief latency spike" if brief else "latency degraded"
+    elif fault.errors:
+        summary = "few errors"
+    else:
+        summary = "no user-facing impact"
+    return Impact(
+        error_rate_baseline_percent=baseline.error_rate * 100,
+        error_rate_fault_percent=error_pct,
+        p99_baseline_ms=baseline.p99_ms,
+        p99_fault_ms=fault.p99_ms,
+        requests_lost=lost,
+        summary=summary,
+    )
+
+
+def detection_rating(detection_s: float | None, impact: Impact) -> int:
+    """FMEA detection rating: 1 = certain and immediate, 10 = undetected while users were affected."""
+    if detection_s is None:
+        return 1 if impact.summary == "no user-facing impact" else 10
+    for limit, rating in ((1.0, 2), (5.0, 3), (15.0, 5), (30.0, 7)):
+        if detection_s <= limit:
+            return rating
+    return 9

@@ -1,0 +1,124 @@
+"""FMEA grading on synthetic measurements whose truth is known (fault times, outage, recovery)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_blissful.grading.fmea import FmeaExpectation, FmeaTiming, ProbeSample, grade
+from pytest_blissful.metrics.timeline import Recorder, Timeline
+
+T0 = 1_700_000_000.0
+
+
+def _world(fault_start: float, fault_end: float, *, outage_until: float | None = None,
+           baseline_error: bool = False, slow_ms: float | None = None, end: float = 30.0,
+           ) -> tuple[Timeline, list[ProbeSample]]:
+    """100 req/s of load and 10 Hz probes; during ``[fault_start, outage_until)`` requests fail (or are slow)."""
+    outage_until = fault_end if outage_until is None else outage_until
+    recorder = Recorder(T0)
+    probes = []
+    for tick in range(int(end * 100)):
+        at = T0 + tick / 100
+        broken = fault_start <= at - T0 < outage_until
+        failing = (broken and slow_ms is None) or (baseline_error and at - T0 < fault_start and tick % 5 == 0)
+        latency_us = int((slow_ms or 5) * 1000) if broken and slow_ms else 5000
+        recorder.record("GET /hello", latency_us, at, status=500 if failing else 200,
+                        error="HTTP 500" if failing else None)
+        if tick % 10 == 0:
+            probes.append(ProbeSample(at=at, path="/hello", ok=not failing, latency_ms=latency_us / 1000,
+                                      status=500 if failing else 200))
+    return recorder.flush().with_timing(duration_s=end), probes
+
+
+def _timing(fault_start: float, fault_end: float, end: float = 30.0) -> FmeaTiming:
+    return FmeaTiming(baseline_start=T0, fault_start=T0 + fault_start, fault_end=T0 + fault_end,
+                      observe_end=T0 + end)
+
+
+EXPECT = FmeaExpectation(scenario="db-down", expected_behaviour="cached responses served", severity="Critical",
+                         occurrence=4, mitigation="add a cache fallback for reads", max_recovery_time_s=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.floats(5, 10), length=st.floats(2, 8), lag=st.floats(0, 5))
+def test_detection_and_recovery_match_the_truth_within_a_probe_interval(start: float, length: float,
+                                                                        lag: float) -> None:
+    timeline, probes = _world(start, start + length, outage_until=start + length + lag)
+    result = grade(EXPECT, _timing(start, start + length), timeline, probes)
+    assert result.detection_s is not None
+    assert result.detection_s == pytest.approx(0.0, abs=0.11)  # next probe after the fault starts
+    assert result.recovery_s is not None
+    assert result.recovery_s == pytest.approx(lag, abs=0.11)
+
+
+def test_an_outage_under_fault_fails_with_the_reason_and_a_suggestion() -> None:
+    timeline, probes = _world(8, 14)
+    result = grade(EXPECT, _timing(8, 14), timeline, probes)
+    assert result.verdict == "fail"
+    assert "error rate under fault 100.00% > 5%" in result.reason
+    assert result.impact.summary == "outage"
+    assert result.mitigation_status == "❌ none"
+    assert "suggestion: add a cache fallback for reads" in result.explain()
+    assert result.action_priority == "high"
+
+
+def test_a_masked_fault_passes_with_no_impact() -> None:
+    timeline, probes = _world(8, 14, outage_until=8)  # nothing breaks
+    result = grade(EXPECT, _timing(8, 14), timeline, probes)
+    assert result.verdict == "pass", result.explain()
+    assert result.detection_s is None
+    assert result.detection_rating == 1
+    assert result.impact.summary == "no user-facing impact"
+    assert result.recovery_s == pytest.approx(0.0, abs=0.11)
+
+
+def test_latency_beyond_the_slo_fails() -> None:
+    timeline, probes = _world(8, 14, slow_ms=2500)
+    result = grade(EXPECT, _timing(8, 14), timeline, probes)
+    assert result.verdict == "fail"
+    assert "p99 under fault" in result.reason
+    assert result.detection_s is not None
+    assert result.detection_s < 0.25
+
+
+def test_slow_recovery_fails() -> None:
+    timeline, probes = _world(8, 10, outage_until=25)
+    result = grade(EXPECT, _timing(8, 10), timeline, probes)
+    assert result.verdict == "fail"
+    assert "recovery took 15.0 s > 10 s" in result.reason
+
+
+def test_no_recovery_within_the_observation_fails() -> None:
+    timeline, probes = _world(8, 10, outage_until=40)
+    result = grade(EXPECT, _timing(8, 10), timeline, probes)
+    assert result.recovery_s is None
+    assert "did not recover" in result.reason
+    assert result.row()["recovery"] == "not recovered"
+
+
+def test_steady_state_broken_before_the_fault_is_inconclusive_never_pass() -> None:
+    timeline, probes = _world(8, 14, outage_until=8, baseline_error=True)
+    result = grade(EXPECT, _timing(8, 14), timeline, probes)
+    assert result.verdict == "inconclusive"
+    assert "steady state not met before the fault" in result.reason
+    assert not result.passed
+
+
+def test_chaos_runner_inconclusive_wins() -> None:
+    timeline, probes = _world(8, 14, outage_until=8)
+    result = grade(EXPECT, _timing(8, 14), timeline, probes, inconclusive_reason="fault action failed")
+    assert result.verdict == "inconclusive"
+    assert result.reason == "fault action failed"
+
+
+@given(st.integers(1, 10), st.sampled_from(["Critical", "High", "Medium", "Low"]))
+def test_rpn_is_bounded_and_the_product_of_its_ratings(occurrence: int, severity: str) -> None:
+    timeline, probes = _world(8, 14)
+    expectation = FmeaExpectation(scenario="x", expected_behaviour="y", severity=severity,  # type: ignore[arg-type]
+                                  occurrence=occurrence)
+    result = grade(expectation, _timing(8, 14), timeline, probes)
+    assert result.rpn == result.severity_rating * result.occurrence_rating * result.detection_rating
+    assert 1 <= result.rpn <= 1000
+    assert result.to_dict()["rpn"] == result.rpn
