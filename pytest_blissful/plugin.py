@@ -180,6 +180,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from pytest_blissful.stack.manager import reap_orphans
 
     reap_orphans(progress=lambda message: say(session.config, message))
+    from pytest_blissful.chaos.ledger import remove_orphan_faults
+
+    remove_orphan_faults(progress=lambda message: say(session.config, message))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

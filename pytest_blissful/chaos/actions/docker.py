@@ -33,7 +33,6 @@ from pytest_blissful.chaos.ledger import (
     qdisc_removal_script,
     record_fault,
     remove_fault,
-    stress_removal_script,
     update_fault,
 )
 from pytest_blissful.chaos.targets import Container, resolve, stack_from
@@ -419,7 +418,7 @@ def fault_rules(target: str, replicas: str | int = "all", configuration: Configu
 def stress_running(target: str, replicas: str | int = "all", configuration: Configuration = None) -> bool:
     """Whether any process started by a stress fault still runs in the target."""
     find = ("for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null | grep -q '^BLISSFUL_FAULT=' "
-            "&& echo ${p#/proc/}; done")
+            "&& echo ${p#/proc/}; done; true")
     return any(_docker.exec_in(c.id, find).stdout.strip()
                for c in resolve(target, configuration, replicas) if _docker.state(c.id) == "running")
 
