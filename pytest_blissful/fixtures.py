@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,6 +10,8 @@ import pytest
 if TYPE_CHECKING:
     import httpx
 
+    from pytest_blissful.chaos.fmea_run import Fmea
+    from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.load.fixture import LoadTest
     from pytest_blissful.stack.model import Stack
@@ -74,3 +76,44 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
         request.node.add_report_section("call", "blissful load", result.table())
 
     return LoadTest(base_url, blissful_config, lambda p: live_line(request.config, p.line()), keep)
+
+
+@pytest.fixture
+def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Config) -> Iterator[Fmea]:
+    """Run a named chaos scenario through the FMEA flow: ``result = fmea.run("db-latency")``.
+
+    Baseline → inject (Chaos Toolkit) → observe → validate → recover → verify recovery, with Locust load
+    (``chaos.load_during_chaos`` users) and a 10 Hz steady-state probe throughout. Returns an ``FmeaResult``
+    (verdict, detection and recovery times, impact, RPN); ``assert result.passed`` shows the FMEA row.
+    Faults are removed on pass, failure, Ctrl-C and crash (fault ledger).
+    """
+    from pytest_blissful.chaos.fmea_run import Fmea
+    from pytest_blissful.chaos.ledger import remove_all_faults
+    from pytest_blissful.plugin import report_dir, say
+
+    runner = Fmea(stack, blissful_config, report_dir(pytestconfig),
+                  allow_remote=pytestconfig.getoption("blissful_allow_chaos"),
+                  progress=lambda message: say(pytestconfig, message))
+    try:
+        yield runner
+    finally:
+        remove_all_faults()
+
+
+@pytest.fixture
+def chaos_experiment(stack: Stack, pytestconfig: pytest.Config) -> Callable[..., ChaosResult]:
+    """Run your own Chaos Toolkit experiment (file path or dict) against the stack: ``chaos_experiment(path)``.
+
+    Rollbacks always run, activity timeouts are enforced, and a steady state already broken before the fault,
+    a failed action or a dry run is *inconclusive*, never a pass. Configuration keys bound for the experiment:
+    ``blissful_base_url``, ``blissful_toxiproxy_url``, ``blissful_project``, ``blissful_stack``.
+    """
+    from pytest_blissful.chaos.runner import run_experiment
+    from pytest_blissful.plugin import report_dir
+
+    def run(experiment: object, **configuration: object) -> ChaosResult:
+        return run_experiment(experiment, stack=stack, report_dir=report_dir(pytestconfig),  # type: ignore[arg-type]
+                              configuration=configuration or None,
+                              allow_remote=pytestconfig.getoption("blissful_allow_chaos"))
+
+    return run

@@ -44,6 +44,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "Other tests are reported as deselected.")
     group.addoption("--blissful-keep-stack", action="store_true", default=False,
                     help="leave the stack running after the session (for debugging); prints how to remove it.")
+    group.addoption("--blissful-scenario", metavar="NAME", action="append", default=[],
+                    help="run only this chaos scenario (repeatable); default: chaos.scenarios in blissful.yaml, "
+                         "else all known scenarios.")
+    group.addoption("--blissful-allow-chaos", action="store_true", default=False,
+                    help="allow faults against targets that are not local (refused by default).")
     group.addoption("--blissful-report-dir", metavar="DIR", default=None,
                     help="where results land (default: ini blissful_report_dir, else reports/).")
     parser.addini("blissful_config", "default for --blissful-config", default=None)

@@ -66,6 +66,7 @@ class LoadConfig(_Section):
     workers: int = Field(default=1, ge=1, le=64)
     locustfile: Path | None = None
     mix: dict[str, int] = Field(default_factory=dict, description="weights per endpoint, e.g. 'GET /hello': 5")
+    request_timeout: Seconds = Field(default=5.0, gt=0, description="a slower request counts as an error")
 
 
 class ChaosSlos(_Section):
@@ -77,11 +78,20 @@ class ChaosSlos(_Section):
 class ChaosConfig(_Section):
     enabled: bool = True
     tool: str = "chaostoolkit"
-    scenarios: list[str] = Field(default_factory=list)
-    default_duration: Seconds = Field(default=30.0, gt=0)
-    load_during_chaos: int = Field(default=10, ge=0)
+    scenarios: list[str] = Field(default_factory=list, description="empty: every known scenario")
+    default_duration: Seconds = Field(default=10.0, gt=0, description="how long each fault stays in place")
+    load_during_chaos: int = Field(default=10, ge=0, description="Locust users during each scenario")
     slos: ChaosSlos = Field(default_factory=ChaosSlos)
     abort_on_critical_failure: bool = True
+    baseline_duration: Seconds = Field(default=4.0, gt=0, description="normal load measured before the fault")
+    targets: dict[str, str] = Field(
+        default_factory=dict, description="what the scenarios act on: app, db_proxy, broker_proxy, dependency_proxy"
+    )
+    experiments: dict[str, Path] = Field(
+        default_factory=dict, description="custom scenarios: name -> Chaos Toolkit experiment file"
+    )
+    probe_paths: list[str] = Field(default_factory=lambda: ["/ready", "/hello"])
+    mix: dict[str, int] = Field(default_factory=dict, description="load mix during chaos (default: load.mix)")
 
 
 class ComparisonThresholds(_Section):
@@ -133,6 +143,17 @@ class CanaryConfig(_Section):
 
 
 DEFAULT_SLOS = ("p95 < 200ms", "error_rate < 1%")
+DEMO_CHAOS_TARGETS = {
+    "app": "app1",
+    "db": "postgres",
+    "db_proxy": "postgres",
+    "broker_proxy": "redis",
+    "dependency_proxy": "upstream",
+    "memory_stress_size": "460M",  # 90% of the demo app's 512 MiB memory limit
+}
+DEMO_CHAOS_MIX = {
+    "GET /hello": 4, "GET /hello/{name}": 2, "GET /greetings": 2, "GET /dependency": 2, "GET /health": 1,
+}
 
 
 class BlissfulConfig(_Section):
@@ -157,9 +178,18 @@ class BlissfulConfig(_Section):
         return not self.stack.compose and self.stack.url is None
 
     def model_post_init(self, context: object) -> None:
-        if self.uses_demo_stack and not self.stack.log_expectations and not self.stack.dependencies:
+        """The embedded demo stack comes with its own knowledge: services, log lines, chaos targets, mix."""
+        if not self.uses_demo_stack:
+            return
+        if not self.stack.log_expectations and not self.stack.dependencies:
             demo = self.stack.model_copy(update={
                 "log_expectations": {"app1": ["demo service started"], "app2": ["demo service started"]},
                 "dependencies": ["postgres", "redis"],
             })
             object.__setattr__(self, "stack", demo)
+        if not self.chaos.targets:
+            chaos = self.chaos.model_copy(update={
+                "targets": dict(DEMO_CHAOS_TARGETS),
+                "mix": self.chaos.mix or dict(DEMO_CHAOS_MIX),
+            })
+            object.__setattr__(self, "chaos", chaos)

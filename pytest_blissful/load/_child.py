@@ -101,6 +101,7 @@ def user_classes(cfg: Mapping[str, Any]) -> list[type[User]]:
         if not classes:
             raise ValueError(f"no User classes found in {cfg['locustfile']}")
         return list(classes.values())
+    BlissfulUser.network_timeout = BlissfulUser.connection_timeout = float(cfg.get("request_timeout_s") or 5.0)
     return [builtin_user(cfg.get("mix"))]
 
 

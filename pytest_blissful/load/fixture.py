@@ -51,6 +51,7 @@ class LoadTest:
             slos=tuple(slos if slos is not None else self.config.slos),
             allowed_hosts=tuple(self.config.stack.allowed_hosts),
             progress=self._progress,
+            request_timeout_s=load.request_timeout,
         )
         self.results.append(result)
         self._on_result(result)

@@ -141,6 +141,7 @@ class LoadHandle:
         master_bind: str,
         master_port: int | None,
         worker_timeout_s: float,
+        request_timeout_s: float = 5.0,
     ) -> None:
         self.target_url = target_url
         self.users = users
@@ -181,6 +182,7 @@ class LoadHandle:
             "rate": rate,
             "locustfile": str(locustfile) if locustfile else None,
             "mix": dict(mix) if mix is not None else None,
+            "request_timeout_s": request_timeout_s,
             "parent_pid": os.getpid(),
         }
         if not distributed:
@@ -478,6 +480,7 @@ def start_load(
     master_bind: str = "127.0.0.1",
     master_port: int | None = None,
     worker_timeout_s: float = 60.0,
+    request_timeout_s: float = 5.0,
 ) -> LoadHandle:
     """Start load in the background and return at once (see :func:`run_load` for the arguments).
 
@@ -501,6 +504,7 @@ def start_load(
         master_bind=master_bind,
         master_port=master_port,
         worker_timeout_s=worker_timeout_s,
+        request_timeout_s=request_timeout_s,
     )
 
 
@@ -521,6 +525,7 @@ def run_load(
     master_bind: str = "127.0.0.1",
     master_port: int | None = None,
     worker_timeout_s: float = 60.0,
+    request_timeout_s: float = 5.0,
 ) -> LoadResult:
     """Send load to ``target_url`` for ``duration_s`` seconds and return what was measured.
 
@@ -535,6 +540,8 @@ def run_load(
     * ``slos``: thresholds checked by ``result.passed``; ``allowed_hosts``: non-loopback hosts that
       belong to the stack under test (everything else is refused).
     * ``progress``: called about once a second with a :class:`LoadProgress`.
+    * ``request_timeout_s``: a request of the built-in user that takes longer fails (recorded as an error
+      with that latency), so a hung dependency shows up as errors instead of silently missing samples.
     """
     handle = start_load(
         target_url,
@@ -552,6 +559,7 @@ def run_load(
         master_bind=master_bind,
         master_port=master_port,
         worker_timeout_s=worker_timeout_s,
+        request_timeout_s=request_timeout_s,
     )
     with handle:
         return handle.result()

@@ -1,0 +1,203 @@
+"""The FMEA flow for one scenario: baseline → inject → observe → validate → recover → verify recovery.
+
+Load (Locust, child processes) and a 10 Hz steady-state probe run throughout; the Chaos Toolkit experiment
+injects the fault, holds it and rolls it back; the pure grading turns what was measured into an FmeaResult.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_blissful.chaos.actions import hold
+from pytest_blissful.chaos.probe import SteadyStateProbe
+from pytest_blissful.chaos.scenarios import Scenario, load_scenario
+from pytest_blissful.config.schema import BlissfulConfig
+from pytest_blissful.grading.fmea import (
+    FmeaResult,
+    FmeaTiming,
+    ProbeSample,
+    grade,
+    latency_bound_ms,
+    recovery_instant,
+)
+from pytest_blissful.stack.model import Stack
+
+if TYPE_CHECKING:
+    from pytest_blissful.chaos.runner import ChaosResult
+    from pytest_blissful.load import LoadHandle, LoadResult
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FmeaRun:
+    """An FmeaResult with the evidence it was graded from (for reports and charts)."""
+
+    result: FmeaResult
+    scenario: Scenario
+    timing: FmeaTiming
+    load: LoadResult
+    probes: tuple[ProbeSample, ...]
+    chaos: ChaosResult
+    evidence_path: Path | None
+
+
+class Fmea:
+    """``fmea.run("db-latency")`` → :class:`FmeaResult`; ``fmea.runs`` keeps the evidence of every run."""
+
+    def __init__(self, stack: Stack, config: BlissfulConfig, report_dir: Path, *, allow_remote: bool = False,
+                 progress: Progress | None = None) -> None:
+        self.stack = stack
+        self.config = config
+        self.report_dir = report_dir
+        self.allow_remote = allow_remote
+        self.progress = progress or (lambda message: None)
+        self.runs: list[FmeaRun] = []
+
+    def run(self, scenario: str, *, fault_duration: str | float | None = None, users: int | None = None) -> FmeaResult:
+        from pytest_blissful._durations import parse_duration
+        from pytest_blissful.chaos.runner import run_experiment
+        from pytest_blissful.load import start_load
+
+        chaos = self.config.chaos
+        spec = load_scenario(scenario, self.config)
+        duration = parse_duration(fault_duration) if fault_duration is not None else chaos.default_duration
+        recovery_budget = min(spec.expectation.max_recovery_time_s, 60.0) + spec.expectation.hold_s + 1
+        load_budget = chaos.baseline_duration + duration + recovery_budget + 30
+        self.progress(f"blissful: {scenario}: baseline {chaos.baseline_duration:.0f} s, fault {duration:.0f} s")
+
+        load = start_load(
+            self.stack.base_url, users=users if users is not None else max(chaos.load_during_chaos, 1),
+            duration_s=load_budget, mix=chaos.mix or self.config.load.mix or None,
+            allowed_hosts=tuple(self.config.stack.allowed_hosts), request_timeout_s=self.config.load.request_timeout,
+        )
+        probe = SteadyStateProbe(self.stack.base_url, chaos.probe_paths, max_duration_s=load_budget)
+        hold.reset()
+        watcher: _CriticalWatcher | None = None
+        try:
+            with load:
+                _wait_until_running(load)
+                baseline_start = time.time()
+                probe.start()
+                _sleep_polling(load, chaos.baseline_duration)
+                if chaos.abort_on_critical_failure:
+                    watcher = _CriticalWatcher(probe, baseline_start, spec.expectation.critical_error_rate_percent)
+                    watcher.start()
+                chaos_result = run_experiment(
+                    spec.experiment, stack=self.stack, report_dir=self.report_dir,
+                    configuration={**chaos.targets, "fault_duration": duration}, allow_remote=self.allow_remote,
+                )
+                if watcher:
+                    watcher.stop()
+                window = chaos_result.window
+                fault_start = window.injected_at or time.time()
+                fault_end = window.removed_at or window.removal_started_at or time.time()
+                self.progress(f"blissful: {scenario}: fault removed, verifying recovery (≤ {recovery_budget:.0f} s)")
+                observe_end = self._await_recovery(load, probe, spec, baseline_start, fault_start, fault_end,
+                                                   recovery_budget)
+                load.stop()
+                load_result = load.result(timeout=60)
+        finally:
+            probe.stop()
+            if watcher:
+                watcher.stop()
+
+        timing = FmeaTiming(baseline_start=baseline_start, fault_start=fault_start, fault_end=fault_end,
+                            observe_end=observe_end)
+        inconclusive = chaos_result.reason if chaos_result.inconclusive else None
+        if not window.injected:
+            inconclusive = inconclusive or "the fault was never injected"
+        result = grade(spec.expectation, timing, load_result.timeline, probe.samples,
+                       inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason())
+        evidence = self._save(spec, result, load_result, chaos_result)
+        self.runs.append(FmeaRun(result, spec, timing, load_result, tuple(probe.samples), chaos_result, evidence))
+        return result
+
+    def _await_recovery(self, load: LoadHandle, probe: SteadyStateProbe, spec: Scenario, baseline_start: float,
+                        fault_start: float, fault_end: float, budget_s: float) -> float:
+        """Observe after removal until the service has been healthy for the hold window (bounded)."""
+        deadline = time.time() + budget_s
+        while time.time() < deadline:
+            _sleep_polling(load, 0.5)
+            now = time.time()
+            timing = FmeaTiming(baseline_start, fault_start, fault_end, now)
+            samples = probe.samples
+            # probes only: the load's per-second figures arrive later and are checked by the grading
+            if _probe_recovered(samples, timing, spec):
+                return now + 1.0 if now + 1.0 < deadline else now
+        return time.time()
+
+    def _save(self, spec: Scenario, result: FmeaResult, load_result: LoadResult, chaos_result: ChaosResult) -> Path:
+        directory = self.report_dir / "fmea"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{spec.name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+        path.write_text(json.dumps({
+            "result": result.to_dict(),
+            "load": load_result.to_dict(),
+            "chaos": chaos_result.to_dict(),
+        }, indent=2, default=str))
+        return path
+
+
+def _probe_recovered(samples: list[ProbeSample], timing: FmeaTiming, spec: Scenario) -> bool:
+    from pytest_blissful.metrics.timeline import Timeline
+
+    bound = latency_bound_ms(samples, timing)
+    empty = Timeline(timing.baseline_start)
+    return recovery_instant(samples, empty, timing, bound, spec.expectation) is not None
+
+
+def _wait_until_running(load: LoadHandle, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while load.start_monotonic is None:
+        if not load.poll():
+            load.result(timeout=10)  # raises the load error
+        if time.monotonic() > deadline:
+            raise TimeoutError("load generator did not start within 60 s")
+        time.sleep(0.05)
+
+
+def _sleep_polling(load: LoadHandle, seconds: float) -> None:
+    """Sleep while keeping the load handle's progress and output drained."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        load.poll()
+        time.sleep(min(0.2, left))
+
+
+class _CriticalWatcher:
+    """Asks the hold to end early when the probes show a critical failure (abort_on_critical_failure)."""
+
+    def __init__(self, probe: SteadyStateProbe, since: float, critical_error_rate_percent: float,
+                 window_s: float = 3.0) -> None:
+        self.probe = probe
+        self.since = since
+        self.critical = critical_error_rate_percent
+        self.window_s = window_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="blissful-critical-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            now = time.time()
+            recent = [s for s in self.probe.samples if now - self.window_s <= s.at <= now]
+            if len(recent) >= 10:
+                failed = 100.0 * sum(not s.ok for s in recent) / len(recent)
+                if failed >= self.critical:
+                    hold.request_abort(f"{failed:.0f}% of probes failed over {self.window_s:.0f} s "
+                                       f"(critical bound {self.critical:g}%)")
+                    return
