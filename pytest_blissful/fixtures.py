@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
+FMEA_SECTION = "blissful fmea"
+
 if TYPE_CHECKING:
     import httpx
 
-    from pytest_blissful.chaos.fmea_run import Fmea
+    from pytest_blissful.chaos.fmea_run import Fmea, FmeaRun
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.load.fixture import LoadTest
@@ -79,7 +82,8 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
 
 
 @pytest.fixture
-def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Config) -> Iterator[Fmea]:
+def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Config,
+         request: pytest.FixtureRequest) -> Iterator[Fmea]:
     """Run a named chaos scenario through the FMEA flow: ``result = fmea.run("db-latency")``.
 
     Baseline → inject (Chaos Toolkit) → observe → validate → recover → verify recovery, with Locust load
@@ -91,9 +95,12 @@ def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Con
     from pytest_blissful.chaos.ledger import remove_all_faults
     from pytest_blissful.plugin import report_dir, say
 
+    def keep(run: FmeaRun) -> None:  # travels with the call report to the controller (also under xdist)
+        request.node.add_report_section("call", FMEA_SECTION, json.dumps(run.result.to_dict(), default=str))
+
     runner = Fmea(stack, blissful_config, report_dir(pytestconfig),
                   allow_remote=pytestconfig.getoption("blissful_allow_chaos"),
-                  progress=lambda message: say(pytestconfig, message))
+                  progress=lambda message: say(pytestconfig, message), on_run=keep)
     try:
         yield runner
     finally:

@@ -7,6 +7,7 @@ imports the standard library and pytest; everything heavy is imported by the fix
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -81,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "blissful-xdist")
     if workerinput is None:
-        config.pluginmanager.register(_LoadSummary(), "blissful-load-summary")
+        config.pluginmanager.register(_Summary(), "blissful-summary")
 
 
 _STAGES_KEY = pytest.StashKey[list[str]]()
@@ -206,24 +207,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-class _LoadSummary:
-    """Collects load tables (also from xdist workers, whose reports carry their sections) for the summary."""
+class _Summary:
+    """Collects load tables and FMEA rows (also from xdist workers: they travel as report sections)."""
 
     def __init__(self) -> None:
         self.tables: list[tuple[str, str]] = []
+        self.fmea: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call":
-            self.tables += [(report.nodeid, content) for name, content in report.sections
-                            if "blissful load" in name]
+        if report.when != "call":
+            return
+        for name, content in report.sections:
+            if "blissful load" in name:
+                self.tables.append((report.nodeid, content))
+            elif "blissful fmea" in name:
+                self.fmea.append(json.loads(content))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.tables:
-            return
-        terminalreporter.section("blissful: load results")
-        for nodeid, table in self.tables:
-            terminalreporter.write_line(nodeid, bold=True)
-            terminalreporter.write_line(table)
+        if self.tables:
+            terminalreporter.section("blissful: load results")
+            for nodeid, table in self.tables:
+                terminalreporter.write_line(nodeid, bold=True)
+                terminalreporter.write_line(table)
+        if self.fmea:
+            from pytest_blissful.report.terminal import fmea_table
+
+            terminalreporter.section("blissful: FMEA")
+            terminalreporter.write_line(fmea_table(self.fmea))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -52,13 +52,14 @@ class Fmea:
     """``fmea.run("db-latency")`` → :class:`FmeaResult`; ``fmea.runs`` keeps the evidence of every run."""
 
     def __init__(self, stack: Stack, config: BlissfulConfig, report_dir: Path, *, allow_remote: bool = False,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, on_run: Callable[[FmeaRun], None] | None = None) -> None:
         self.stack = stack
         self.config = config
         self.report_dir = report_dir
         self.allow_remote = allow_remote
         self.progress = progress or (lambda message: None)
         self.runs: list[FmeaRun] = []
+        self._on_run = on_run or (lambda run: None)
 
     def run(self, scenario: str, *, fault_duration: str | float | None = None, users: int | None = None) -> FmeaResult:
         from pytest_blissful._durations import parse_duration
@@ -116,7 +117,9 @@ class Fmea:
         result = grade(spec.expectation, timing, load_result.timeline, probe.samples,
                        inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason())
         evidence = self._save(spec, result, load_result, chaos_result)
-        self.runs.append(FmeaRun(result, spec, timing, load_result, tuple(probe.samples), chaos_result, evidence))
+        run = FmeaRun(result, spec, timing, load_result, tuple(probe.samples), chaos_result, evidence)
+        self.runs.append(run)
+        self._on_run(run)
         return result
 
     def _await_recovery(self, load: LoadHandle, probe: SteadyStateProbe, spec: Scenario, baseline_start: float,

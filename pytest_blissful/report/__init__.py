@@ -1,0 +1,1 @@
+"""Renderers: terminal tables, JSON, Allure, GitHub step summary - all from the same result objects."""
