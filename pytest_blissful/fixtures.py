@@ -74,9 +74,12 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
     def keep(result: object) -> None:
         from pytest_blissful.load._result import LoadResult
 
+        from pytest_blissful.report.allure import attach_load_result
+
         assert isinstance(result, LoadResult)
         live_line(request.config, None)
         request.node.add_report_section("call", "blissful load", result.table())
+        attach_load_result(result)
 
     return LoadTest(base_url, blissful_config, lambda p: live_line(request.config, p.line()), keep)
 
@@ -96,7 +99,11 @@ def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Con
     from pytest_blissful.plugin import report_dir, say
 
     def keep(run: FmeaRun) -> None:  # travels with the call report to the controller (also under xdist)
-        request.node.add_report_section("call", FMEA_SECTION, json.dumps(run.result.to_dict(), default=str))
+        from pytest_blissful.report.allure import attach_fmea_run
+
+        row = {**run.result.to_dict(), "capabilities": list(run.scenario.capabilities)}
+        request.node.add_report_section("call", FMEA_SECTION, json.dumps(row, default=str))
+        attach_fmea_run(run)
 
     runner = Fmea(stack, blissful_config, report_dir(pytestconfig),
                   allow_remote=pytestconfig.getoption("blissful_allow_chaos"),

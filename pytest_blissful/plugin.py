@@ -183,12 +183,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     if not (ledger_dir() / "ledger.json").exists():
         return
+    from pytest_blissful.chaos.ledger import remove_orphan_faults
     from pytest_blissful.stack.manager import reap_orphans
 
-    reap_orphans(progress=lambda message: say(session.config, message))
-    from pytest_blissful.chaos.ledger import remove_orphan_faults
-
+    # faults first: they may sit in containers of a killed run's stack, or in containers that outlive it
     remove_orphan_faults(progress=lambda message: say(session.config, message))
+    reap_orphans(progress=lambda message: say(session.config, message))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -238,7 +238,19 @@ class _Summary:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or CONFIG_KEY not in config.stash:
+    if hasattr(config, "workerinput"):
+        return
+    from pytest_blissful.stack.ledger import ledger_dir
+
+    state = ledger_dir()
+    if not (state / "ledger.json").exists():  # nothing was ever started or injected from this machine
+        return
+    from pytest_blissful.chaos.ledger import remove_all_faults
+    from pytest_blissful.stack.manager import state_file
+
+    remove_all_faults()  # safety net: this run's faults, and those of crashed xdist workers
+    # the stack may have been started by an xdist worker: the controller owns its removal all the same
+    if not state_file(state, config.stash[RUN_ID_KEY]).exists():
         return
     message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
     if message:

@@ -25,13 +25,18 @@ LEDGER_KIND = "compose-project"
 Progress = Callable[[str], None]
 
 
+def state_file(state_dir: Path, run_id: str) -> Path:
+    """Where a run's shared stack is described while it is up (read by xdist workers and the controller)."""
+    return state_dir / f"stack-{run_id}.json"
+
+
 class StackManager:
     def __init__(self, config: BlissfulConfig, run_id: str, state_dir: Path, owner_pid: int,
                  ledger: Ledger | None = None, progress: Progress | None = None) -> None:
         self.config = config
         self.run_id = run_id
         self.owner_pid = owner_pid
-        self.state_file = state_dir / f"stack-{run_id}.json"
+        self.state_file = state_file(state_dir, run_id)
         self._lock = FileLock(str(self.state_file) + ".lock")
         self.ledger = ledger or Ledger()
         self.progress = progress or (lambda message: None)

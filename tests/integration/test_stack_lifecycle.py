@@ -81,6 +81,22 @@ def test_xdist_workers_share_one_stack_and_the_controller_removes_it(tiny: pytes
     assert_nothing_left(projects.pop())
 
 
+def test_xdist_without_a_config_file_removes_the_demo_stack(pytester: pytest.Pytester) -> None:
+    """No blissful.yaml: the controller never loads a config itself, yet it must remove the workers' stack."""
+    pytester.makepyfile(
+        """
+        import pathlib, pytest
+        @pytest.mark.parametrize("n", range(2))
+        def test_share(stack, n):
+            pathlib.Path(f"project-{n}.txt").write_text(stack.project)
+        """
+    )
+    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=2)
+    projects = {(pytester.path / f"project-{n}.txt").read_text() for n in range(2)}
+    assert len(projects) == 1
+    assert_nothing_left(projects.pop())
+
+
 def _start_and_wait(tiny: pytest.Pytester) -> subprocess.Popen[bytes]:
     tiny.makepyfile(
         test_hangs="""
