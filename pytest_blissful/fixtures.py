@@ -73,7 +73,6 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
 
     def keep(result: object) -> None:
         from pytest_blissful.load._result import LoadResult
-
         from pytest_blissful.report.allure import attach_load_result
 
         assert isinstance(result, LoadResult)
