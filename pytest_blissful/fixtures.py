@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pytest_blissful.chaos.fmea_run import Fmea, FmeaRun
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.load.fixture import LoadTest
     from pytest_blissful.stack.model import Stack
 
@@ -85,7 +86,7 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
 
 @pytest.fixture
 def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Config,
-         request: pytest.FixtureRequest) -> Iterator[Fmea]:
+         request: pytest.FixtureRequest, scorecard: ScorecardSoFar) -> Iterator[Fmea]:
     """Run a named chaos scenario through the FMEA flow: ``result = fmea.run("db-latency")``.
 
     Baseline → inject (Chaos Toolkit) → observe → validate → recover → verify recovery, with Locust load
@@ -95,22 +96,48 @@ def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Con
     """
     from pytest_blissful.chaos.fmea_run import Fmea
     from pytest_blissful.chaos.ledger import remove_all_faults
-    from pytest_blissful.plugin import report_dir, say
+    from pytest_blissful.plugin import RUN_ID_KEY, report_dir, say
+    from pytest_blissful.stack.ledger import ledger_dir
 
     def keep(run: FmeaRun) -> None:  # travels with the call report to the controller (also under xdist)
         from pytest_blissful.report.allure import attach_fmea_run
 
         row = {**run.result.to_dict(), "capabilities": list(run.scenario.capabilities)}
         request.node.add_report_section("call", FMEA_SECTION, json.dumps(row, default=str))
+        scorecard.rows.append(row)
         attach_fmea_run(run)
 
     runner = Fmea(stack, blissful_config, report_dir(pytestconfig),
                   allow_remote=pytestconfig.getoption("blissful_allow_chaos"),
-                  progress=lambda message: say(pytestconfig, message), on_run=keep)
+                  progress=lambda message: say(pytestconfig, message), on_run=keep,
+                  lock_path=ledger_dir() / f"chaos-{pytestconfig.stash[RUN_ID_KEY]}.lock")
     try:
         yield runner
     finally:
         remove_all_faults()
+
+
+class ScorecardSoFar:
+    """The FMEA results of this process so far; ``.build()`` grades them into a ``Scorecard``."""
+
+    def __init__(self, min_score: float | None) -> None:
+        self.rows: list[dict[str, object]] = []
+        self.min_score = min_score
+
+    def build(self) -> Scorecard:
+        from pytest_blissful.grading.scorecard import build_scorecard
+
+        return build_scorecard(self.rows, min_score=self.min_score)
+
+
+@pytest.fixture(scope="session")
+def scorecard(blissful_config: BlissfulConfig) -> ScorecardSoFar:
+    """The resilience scorecard of the scenarios run so far: ``scorecard.build().resilience_score``.
+
+    It covers this process's ``fmea`` runs (one xdist worker's share under ``-n``); the session's complete
+    scorecard is built by the controller at the end and written to ``reports/scorecard.json``.
+    """
+    return ScorecardSoFar(blissful_config.chaos.min_score)
 
 
 @pytest.fixture

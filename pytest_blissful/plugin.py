@@ -22,9 +22,10 @@ from pytest_blissful.stages import STAGES, parse_stage_option
 
 if TYPE_CHECKING:
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.stack.manager import StackManager
 
-pytest_plugins = ["pytest_blissful.fixtures"]
+pytest_plugins = ["pytest_blissful.fixtures", "pytest_blissful.report.allure_hooks"]
 
 RUN_ID_KEY = pytest.StashKey[str]()
 OWNER_PID_KEY = pytest.StashKey[int]()
@@ -82,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "blissful-xdist")
     if workerinput is None:
-        config.pluginmanager.register(_Summary(), "blissful-summary")
+        config.pluginmanager.register(_Summary(config), "blissful-summary")
 
 
 _STAGES_KEY = pytest.StashKey[list[str]]()
@@ -208,11 +209,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class _Summary:
-    """Collects load tables and FMEA rows (also from xdist workers: they travel as report sections)."""
+    """Controller side: collects load tables and FMEA rows (from xdist workers too: they travel as report
+    sections), builds the scorecard once, writes the session's files and prints the summary."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
         self.tables: list[tuple[str, str]] = []
         self.fmea: list[dict[str, Any]] = []
+        self.scorecard: Scorecard | None = None
+        self.scorecard_path: Path | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -222,6 +227,19 @@ class _Summary:
                 self.tables.append((report.nodeid, content))
             elif "blissful fmea" in name:
                 self.fmea.append(json.loads(content))
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file and the terminal summary is printed
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.fmea:
+            from pytest_blissful.report.session import finish_session
+
+            self.scorecard, self.scorecard_path = finish_session(self.config, self.fmea)
+            if self.scorecard.min_score_enforced and not self.scorecard.passed:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.fmea or self.tables:
+            from pytest_blissful.report.allure import write_session_files
+
+            write_session_files(self.config, self.scorecard)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.tables:
@@ -234,6 +252,14 @@ class _Summary:
 
             terminalreporter.section("blissful: FMEA")
             terminalreporter.write_line(fmea_table(self.fmea))
+        if self.scorecard is not None:
+            terminalreporter.section("blissful: resilience scorecard")
+            terminalreporter.write_line(self.scorecard.explain())
+            terminalreporter.write_line(f"written to {self.scorecard_path}")
+            if self.scorecard.min_score_enforced and not self.scorecard.passed:
+                terminalreporter.write_line(
+                    f"FAILED: resilience score {self.scorecard.resilience_score:.1f} is below chaos.min_score "
+                    f"{self.scorecard.min_score:g}", red=True, bold=True)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -52,7 +52,8 @@ class Fmea:
     """``fmea.run("db-latency")`` → :class:`FmeaResult`; ``fmea.runs`` keeps the evidence of every run."""
 
     def __init__(self, stack: Stack, config: BlissfulConfig, report_dir: Path, *, allow_remote: bool = False,
-                 progress: Progress | None = None, on_run: Callable[[FmeaRun], None] | None = None) -> None:
+                 progress: Progress | None = None, on_run: Callable[[FmeaRun], None] | None = None,
+                 lock_path: Path | None = None) -> None:
         self.stack = stack
         self.config = config
         self.report_dir = report_dir
@@ -60,8 +61,19 @@ class Fmea:
         self.progress = progress or (lambda message: None)
         self.runs: list[FmeaRun] = []
         self._on_run = on_run or (lambda run: None)
+        self.lock_path = lock_path
 
     def run(self, scenario: str, *, fault_duration: str | float | None = None, users: int | None = None) -> FmeaResult:
+        """Run one scenario. Scenarios against one stack never overlap (xdist workers take turns on a file
+        lock): two faults at once would make both measurements meaningless."""
+        if self.lock_path is None:
+            return self._run(scenario, fault_duration=fault_duration, users=users)
+        from filelock import FileLock
+
+        with FileLock(str(self.lock_path)):
+            return self._run(scenario, fault_duration=fault_duration, users=users)
+
+    def _run(self, scenario: str, *, fault_duration: str | float | None, users: int | None) -> FmeaResult:
         from pytest_blissful._durations import parse_duration
         from pytest_blissful.chaos.runner import run_experiment
         from pytest_blissful.load import start_load
@@ -115,7 +127,8 @@ class Fmea:
         if not window.injected:
             inconclusive = inconclusive or "the fault was never injected"
         result = grade(spec.expectation, timing, load_result.timeline, probe.samples,
-                       inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason())
+                       inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason(),
+                       readiness_paths=chaos.readiness_paths)
         evidence = self._save(spec, result, load_result, chaos_result)
         run = FmeaRun(result, spec, timing, load_result, tuple(probe.samples), chaos_result, evidence)
         self.runs.append(run)

@@ -90,7 +90,15 @@ class ChaosConfig(_Section):
     experiments: dict[str, Path] = Field(
         default_factory=dict, description="custom scenarios: name -> Chaos Toolkit experiment file"
     )
-    probe_paths: list[str] = Field(default_factory=lambda: ["/ready", "/hello"])
+    probe_paths: list[str] = Field(
+        default_factory=lambda: ["/ready", "/hello"], description="paths probed at 10 Hz during each scenario"
+    )
+    readiness_paths: list[str] = Field(
+        default_factory=lambda: ["/ready"], description="probe paths that signal detection, not user errors"
+    )
+    min_score: float | None = Field(
+        default=None, ge=0, le=100, description="fail the run when the resilience score ends below this"
+    )
     mix: dict[str, int] = Field(default_factory=dict, description="load mix during chaos (default: load.mix)")
 
 

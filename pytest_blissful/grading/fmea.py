@@ -75,6 +75,7 @@ class Impact:
     p99_fault_ms: float
     requests_lost: int
     summary: str
+    probe_error_rate_percent: float = 0.0  # synthetic user probes failing under the fault
 
     @property
     def latency_delta_ms(self) -> float:
@@ -149,7 +150,8 @@ class FmeaResult:
                  f"  expected: {self.expected_behaviour}",
                  f"  error rate {self.impact.error_rate_baseline_percent:.2f}% → "
                  f"{self.impact.error_rate_fault_percent:.2f}% under fault, p99 {self.impact.p99_baseline_ms:.1f} → "
-                 f"{self.impact.p99_fault_ms:.1f} ms, requests lost {self.impact.requests_lost}"]
+                 f"{self.impact.p99_fault_ms:.1f} ms, requests lost {self.impact.requests_lost}, "
+                 f"user probes failing {self.impact.probe_error_rate_percent:.1f}%"]
         if self.verdict == "fail" and self.mitigation:
             lines.append(f"  suggestion: {self.mitigation}")
         return "\n".join(lines)
@@ -179,8 +181,15 @@ def grade(
     *,
     inconclusive_reason: str | None = None,
     aborted_reason: str | None = None,
+    readiness_paths: Sequence[str] = ("/ready",),
 ) -> FmeaResult:
-    """Grade one scenario run."""
+    """Grade one scenario run.
+
+    Probes of ``readiness_paths`` are signals for detection and recovery only (a dependency fault *should*
+    flip readiness); every other probe stands for a user: its failures under the fault count against the
+    error-rate SLO. Probes run on a fixed schedule, so they also catch a stall that closed-model load hides
+    (stuck clients send no requests, and a request that is never sent is never counted as an error).
+    """
     probes = sorted(probes, key=lambda p: p.at)
     baseline = timeline.window_epoch(timing.baseline_start, timing.fault_start)
     fault = timeline.window_epoch(timing.fault_start, timing.fault_end)
@@ -189,19 +198,24 @@ def grade(
     detection_s = detect(probes, timeline, timing, bound_ms, baseline)
     recovered_at = recovery_instant(probes, timeline, timing, bound_ms, expectation)
     recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.fault_end)
-    impact = measure_impact(baseline, fault, timeline, timing, recovery_s)
+    impact = measure_impact(baseline, fault, timeline, timing, recovery_s,
+                            [p for p in probes if p.path not in readiness_paths])
 
     baseline_error_pct = baseline.error_rate * 100
+    before = [p for p in probes if timing.baseline_start <= p.at < timing.fault_start]
+    baseline_probe_pct = 100.0 * sum(not p.ok for p in before) / len(before) if before else 0.0
     reason: str
     verdict: Verdict
     if inconclusive_reason:
         verdict, reason = "inconclusive", inconclusive_reason
     elif baseline.requests == 0:
         verdict, reason = "inconclusive", "no load reached the target before the fault (no baseline)"
-    elif baseline_error_pct > expectation.max_error_rate_percent or baseline.p99_ms > expectation.max_p99_latency_ms:
+    elif (baseline_error_pct > expectation.max_error_rate_percent or baseline.p99_ms > expectation.max_p99_latency_ms
+          or baseline_probe_pct > expectation.max_error_rate_percent):
         verdict, reason = "inconclusive", (
             f"steady state not met before the fault (baseline error rate {baseline_error_pct:.2f}%, "
-            f"p99 {baseline.p99_ms:.1f} ms): nothing can be concluded about the fault")
+            f"p99 {baseline.p99_ms:.1f} ms, probes failing {baseline_probe_pct:.1f}%): "
+            "nothing can be concluded about the fault")
     else:
         verdict, reason = _judge(expectation, impact, recovery_s)
     if aborted_reason and verdict != "inconclusive":
@@ -236,6 +250,9 @@ def _judge(expectation: FmeaExpectation, impact: Impact, recovery_s: float | Non
     problems = []
     if impact.error_rate_fault_percent > expectation.max_error_rate_percent:
         problems.append(f"error rate under fault {impact.error_rate_fault_percent:.2f}% > "
+                        f"{expectation.max_error_rate_percent:g}%")
+    if impact.probe_error_rate_percent > expectation.max_error_rate_percent:
+        problems.append(f"user probes failing under fault {impact.probe_error_rate_percent:.1f}% > "
                         f"{expectation.max_error_rate_percent:g}%")
     if impact.p99_fault_ms > expectation.max_p99_latency_ms:
         problems.append(f"p99 under fault {impact.p99_fault_ms:.0f} ms > {expectation.max_p99_latency_ms:g} ms")
@@ -302,15 +319,17 @@ def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: 
 
 
 def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: FmeaTiming,
-                   recovery_s: float | None) -> Impact:
+                   recovery_s: float | None, user_probes: Sequence[ProbeSample] = ()) -> Impact:
     expected_rps = baseline.rps
     fault_seconds = max(timing.fault_end - timing.fault_start, 0.0)
     # requests that failed plus those never served at the baseline rate (e.g. clients stuck on a dead instance)
     lost = fault.errors + max(0, round(expected_rps * fault_seconds) - fault.requests)
     error_pct = fault.error_rate * 100
-    if fault.requests == 0 or error_pct >= 50:
+    under_fault = [p for p in user_probes if timing.fault_start <= p.at < timing.fault_end]
+    probe_error_pct = 100.0 * sum(not p.ok for p in under_fault) / len(under_fault) if under_fault else 0.0
+    if fault.requests == 0 or error_pct >= 50 or probe_error_pct >= 50:
         summary = "outage"
-    elif error_pct > max(baseline.error_rate * 100 * 2, 1.0):
+    elif max(error_pct, probe_error_pct) > max(baseline.error_rate * 100 * 2, 1.0):
         summary = "partial outage"
     elif fault.p99_ms > max(baseline.p99_ms * 3, baseline.p99_ms + 50):
         brief = recovery_s is not None and fault_seconds + recovery_s < 15
@@ -326,6 +345,7 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
         p99_fault_ms=fault.p99_ms,
         requests_lost=lost,
         summary=summary,
+        probe_error_rate_percent=probe_error_pct,
     )
 
 

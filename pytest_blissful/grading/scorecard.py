@@ -66,6 +66,7 @@ class Scorecard:
     recommendations: tuple[str, ...]
     min_score: float = 80.0
     history: tuple[float, ...] = field(default=())  # earlier scores, oldest first
+    min_score_enforced: bool = False  # chaos.min_score set: a lower score fails the run
 
     @property
     def passed(self) -> bool:
@@ -105,7 +106,7 @@ class Scorecard:
         return data
 
 
-def build_scorecard(rows: Sequence[Mapping[str, Any]], *, min_score: float = 80.0,
+def build_scorecard(rows: Sequence[Mapping[str, Any]], *, min_score: float | None = None,
                     history: Sequence[float] = ()) -> Scorecard:
     """``rows``: ``FmeaResult.to_dict()`` each, with ``capabilities`` (the scenario's metadata) added."""
     total_weight = sum(float(r.get("weight", 1.0)) for r in rows)
@@ -122,8 +123,9 @@ def build_scorecard(rows: Sequence[Mapping[str, Any]], *, min_score: float = 80.
         scenarios=tuple(rows),
         capabilities=capabilities,
         recommendations=_recommendations(rows, capabilities),
-        min_score=min_score,
+        min_score=80.0 if min_score is None else min_score,
         history=tuple(history),
+        min_score_enforced=min_score is not None,
     )
 
 

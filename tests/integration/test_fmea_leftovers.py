@@ -16,63 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import TINY_COMPOSE, assert_nothing_left
+from tests.integration.conftest import assert_nothing_left
 
 pytestmark = pytest.mark.usefixtures("isolated_state")
-
-DOCKER = "pytest_blissful.chaos.actions.docker"
-
-
-def _experiment(inject: str, remove: str, **arguments: object) -> dict[str, object]:
-    def action(name: str, func: str, args: dict[str, object]) -> dict[str, object]:
-        return {"type": "action", "name": name,
-                "provider": {"type": "python", "module": DOCKER, "func": func, "arguments": args}}
-
-    return {
-        "title": f"{inject} on the tiny stack",
-        "description": "test scenario",
-        "extensions": [{"name": "blissful", "severity": "Medium", "expected_behaviour": "keeps serving",
-                        "mitigation": "run two replicas", "slos": {"max_recovery_time_s": 5}}],
-        "method": [action("inject", inject, {"target": "${app}", **arguments}),
-                   {"type": "action", "name": "hold", "provider": {
-                       "type": "python", "module": "pytest_blissful.chaos.actions.hold", "func": "hold",
-                       "arguments": {"seconds": "${fault_duration}"}}}],
-        "rollbacks": [action("remove", remove, {"target": "${app}"})],
-    }
-
-
-@pytest.fixture
-def tiny_chaos(pytester: pytest.Pytester) -> pytest.Pytester:
-    (pytester.path / "freeze.json").write_text(json.dumps(_experiment("pause_container", "unpause_container")))
-    (pytester.path / "lossy.json").write_text(
-        json.dumps(_experiment("add_packet_loss", "remove_packet_loss", probability=0.01)))
-    (pytester.path / "busy.json").write_text(
-        json.dumps(_experiment("add_cpu_stress", "remove_cpu_stress", workers=1, duration_s=60)))
-    pytester.makefile(".yaml", blissful=f"""
-stack:
-  compose: [{TINY_COMPOSE}]
-  entry_service: web
-  entry_port: 8000
-chaos:
-  experiments: {{freeze: freeze.json, lossy: lossy.json, busy: busy.json}}
-  targets: {{app: web}}
-  probe_paths: [/health]
-  baseline_duration: 2s
-  default_duration: 3s
-  load_during_chaos: 2
-  abort_on_critical_failure: false
-  slos: {{max_recovery_time_s: 5}}
-""")
-    pytester.makepyfile(test_scenario="""
-import pathlib
-def test_scenario(fmea, stack):
-    pathlib.Path("project.txt").write_text(stack.project + " " + stack.service("web")[0].container_id)
-    result = fmea.run(pathlib.Path("which.txt").read_text())
-    pathlib.Path("verdict.txt").write_text(result.verdict)
-    assert result.passed, result.explain()
-""")
-    return pytester
-
 
 def _engine_state(container_id: str) -> dict[str, object]:
     inspect = json.loads(subprocess.run(["docker", "inspect", container_id], capture_output=True, text=True,
@@ -111,13 +57,15 @@ def _run_inner_until_injected(tiny: pytest.Pytester, scenario: str) -> tuple[sub
     return process, project, container
 
 
-@pytest.mark.parametrize(("scenario", "expected"), [("lossy", "pass"), ("busy", "pass"), ("freeze", "fail")])
-def test_no_fault_left_after_pass_or_fail(tiny_chaos: pytest.Pytester, scenario: str, expected: str) -> None:
+@pytest.mark.parametrize(("scenario", "expected"), [("lossy", None), ("busy", "pass"), ("freeze", "fail")])
+def test_no_fault_left_after_pass_or_fail(tiny_chaos: pytest.Pytester, scenario: str, expected: str | None) -> None:
     (tiny_chaos.path / "which.txt").write_text(scenario)
     result = tiny_chaos.runpytest_subprocess("test_scenario.py", "--blissful-keep-stack")
     project, container = (tiny_chaos.path / "project.txt").read_text().split()
     try:
-        assert (tiny_chaos.path / "verdict.txt").read_text() == expected, result.stdout.str()
+        verdict = (tiny_chaos.path / "verdict.txt").read_text()
+        # 1% packet loss may or may not break the tiny server's p99; either way its rules must go
+        assert verdict == expected if expected else verdict in ("pass", "fail"), result.stdout.str()
         if expected == "fail":
             result.stdout.fnmatch_lines(["*FMEA freeze: FAIL*", "*suggestion: run two replicas*"])
         state = _engine_state(container)

@@ -122,3 +122,24 @@ def test_rpn_is_bounded_and_the_product_of_its_ratings(occurrence: int, severity
     assert result.rpn == result.severity_rating * result.occurrence_rating * result.detection_rating
     assert 1 <= result.rpn <= 1000
     assert result.to_dict()["rpn"] == result.rpn
+
+
+def test_a_stall_that_closed_model_load_hides_fails_through_the_user_probes() -> None:
+    """Stuck clients send nothing, so the load shows no errors; the fixed-schedule probes time out."""
+    timeline, probes = _world(8, 14, outage_until=8)  # the load saw nothing wrong
+    stalled = [ProbeSample(at=p.at, path=p.path, ok=not (T0 + 8 <= p.at < T0 + 14), latency_ms=p.latency_ms)
+               for p in probes]
+    result = grade(EXPECT, _timing(8, 14), timeline, stalled)
+    assert result.verdict == "fail"
+    assert "user probes failing under fault 100.0% > 5%" in result.reason
+    assert result.impact.summary == "outage"
+
+
+def test_readiness_probes_signal_detection_but_are_not_user_errors() -> None:
+    timeline, probes = _world(8, 14, outage_until=8)
+    not_ready = [ProbeSample(at=p.at + 0.05, path="/ready", ok=not (T0 + 8 <= p.at < T0 + 14), latency_ms=3.0)
+                 for p in probes]
+    result = grade(EXPECT, _timing(8, 14), timeline, [*probes, *not_ready])
+    assert result.verdict == "pass", result.explain()
+    assert result.detection_s == pytest.approx(0.05, abs=0.11)
+    assert result.impact.probe_error_rate_percent == 0.0
