@@ -79,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     path, _ = _config_location(config)
     if path is not None:
         blissful_config(config)
+    _validate_scenarios(config)
 
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "blissful-xdist")
@@ -87,6 +88,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _STAGES_KEY = pytest.StashKey[list[str]]()
+
+
+def _validate_scenarios(config: pytest.Config) -> None:
+    """Unknown scenario names (``--blissful-scenario`` or ``chaos.scenarios``) are usage errors."""
+    requested = config.getoption("blissful_scenario")
+    path, _ = _config_location(config)
+    if not requested and path is None:
+        return
+    from pytest_blissful.chaos.scenarios import ScenarioError, selected_scenarios
+
+    try:
+        selected_scenarios(blissful_config(config), requested or None)
+    except ScenarioError as exc:
+        where = "--blissful-scenario" if requested else f"chaos.scenarios in {path}"
+        raise pytest.UsageError(f"{where}: {exc}") from None
 
 
 def _explicit_config(config: pytest.Config) -> Path | None:

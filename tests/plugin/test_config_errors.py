@@ -134,3 +134,13 @@ def test_bad_url_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--blissful-url", "not a url")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*--blissful-url 'not a url'*"])
+
+
+def test_unknown_scenario_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    _assert_usage_error(_run(pytester, "--blissful-scenario", "db-donw"),
+                        "*--blissful-scenario: unknown scenario 'db-donw'; known: *db-down*")
+
+
+def test_unknown_scenario_in_config_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", blissful="chaos:\n  scenarios: [pod-kil]\n")
+    _assert_usage_error(_run(pytester), "*chaos.scenarios in *blissful.yaml: unknown scenario 'pod-kil'*")
