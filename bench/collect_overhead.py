@@ -28,7 +28,9 @@ def pytest_unconfigure(config):
 
 # Other installed plugins (locust's, hypothesis', allure's...) cost seconds here and would drown the figure:
 # both runs disable plugin autoload; the measured run loads only ours.
-ENV = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+# A private, empty state dir: this machine's own ledger may list stacks of runs going on right now.
+ENV = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+       "BLISSFUL_STATE_DIR": tempfile.mkdtemp(prefix="blissful-bench-state-")}
 
 
 def run(project: Path, extra: list[str]) -> float:

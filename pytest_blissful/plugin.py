@@ -7,6 +7,7 @@ imports the standard library and pytest; everything heavy is imported by the fix
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -196,16 +197,19 @@ _LAST_LINE_KEY = pytest.StashKey[float]()
 def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
-    from pytest_blissful.stack.ledger import ledger_dir
+    from pytest_blissful.stack.ledger import LEDGER_KIND, ledger_kinds
 
-    if not (ledger_dir() / "ledger.json").exists():
-        return
-    from pytest_blissful.chaos.ledger import remove_orphan_faults
-    from pytest_blissful.stack.manager import reap_orphans
-
+    kinds = ledger_kinds()  # usually empty: then nothing else is imported
+    progress = functools.partial(say, session.config)
     # faults first: they may sit in containers of a killed run's stack, or in containers that outlive it
-    remove_orphan_faults(progress=lambda message: say(session.config, message))
-    reap_orphans(progress=lambda message: say(session.config, message))
+    if "fault" in kinds:
+        from pytest_blissful.chaos.ledger import remove_orphan_faults
+
+        remove_orphan_faults(progress=progress)
+    if LEDGER_KIND in kinds:
+        from pytest_blissful.stack.reaper import reap_orphans
+
+        reap_orphans(progress=progress)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -282,17 +286,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         return
-    from pytest_blissful.stack.ledger import ledger_dir
+    from pytest_blissful.stack.ledger import ledger_dir, ledger_kinds, state_file
 
-    state = ledger_dir()
-    if not (state / "ledger.json").exists():  # nothing was ever started or injected from this machine
-        return
-    from pytest_blissful.chaos.ledger import remove_all_faults
-    from pytest_blissful.stack.manager import state_file
+    if "fault" in ledger_kinds():
+        from pytest_blissful.chaos.ledger import remove_all_faults
 
-    remove_all_faults()  # safety net: this run's faults, and those of crashed xdist workers
+        remove_all_faults()  # safety net: this run's faults, and those of crashed xdist workers
     # the stack may have been started by an xdist worker: the controller owns its removal all the same
-    if not state_file(state, config.stash[RUN_ID_KEY]).exists():
+    if not state_file(ledger_dir(), config.stash[RUN_ID_KEY]).exists():
         return
     message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
     if message:

@@ -142,14 +142,8 @@ def attach_fmea_run(run: FmeaRun) -> None:
     for capability in run.scenario.capabilities:
         _label("tag", capability)
     chart = fmea_chart(run)
-    # the FMEA table and the chart in the description too: visible on opening the test, without a click
-    parts = _descriptions.setdefault(_current_test(), [])
-    # (as an <img>: the report's description sanitizer drops inline SVG but keeps data: images)
-    parts.append(f"<h3>FMEA {escape(name)}: {escape(result.verdict.upper())}</h3>"
-                 + html_table(list(result.row()), [list(result.row().values())])
-                 + f'<p><img alt="{escape(CHART_ALT)} {escape(name)}" style="max-width:100%" '
-                   f'src="data:image/svg+xml;base64,{base64.b64encode(chart.encode()).decode()}"></p>')
-    allure.dynamic.description_html("".join(parts))  # type: ignore[no-untyped-call]
+    _describe(f"<h3>FMEA {escape(name)}: {escape(result.verdict.upper())}</h3>"
+              + html_table(list(result.row()), [list(result.row().values())]) + _img(chart, f"{CHART_ALT} {name}"))
     allure.attach(fmea_html(run), name=f"FMEA {name}", attachment_type=allure.attachment_type.HTML)
     allure.attach(chart, name=f"Timeline {name}: latency and errors, fault window shaded",
                   attachment_type=allure.attachment_type.SVG)
@@ -168,12 +162,29 @@ def attach_load_result(result: LoadResult) -> None:
         return
     import allure
 
+    chart = load_chart(result)
+    _describe(f"<h3>Load on {escape(result.target_url)}</h3><pre>{escape(result.table())}</pre>"
+              + _img(chart, "load timeline chart"))
     allure.attach(result.table(), name="Load summary", attachment_type=allure.attachment_type.TEXT)
-    allure.attach(load_chart(result), name="Load timeline: latency and errors",
-                  attachment_type=allure.attachment_type.SVG)
+    allure.attach(chart, name="Load timeline: latency and errors", attachment_type=allure.attachment_type.SVG)
     allure.attach(endpoints_csv(result.totals, result.endpoints), name="Load per endpoint",
                   attachment_type=allure.attachment_type.CSV)
     allure.attach(per_second_csv(result), name="Load per second", attachment_type=allure.attachment_type.CSV)
+
+
+def _describe(fragment: str) -> None:
+    """Add to the running test's description: tables and charts visible on opening the test, without a click."""
+    import allure
+
+    parts = _descriptions.setdefault(_current_test(), [])
+    parts.append(fragment)
+    allure.dynamic.description_html("".join(parts))  # type: ignore[no-untyped-call]
+
+
+def _img(svg: str, alt: str) -> str:
+    # an <img> with a data: URI: the report's description sanitizer drops inline SVG but keeps data: images
+    return (f'<p><img alt="{escape(alt)}" style="max-width:100%" '
+            f'src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}"></p>')
 
 
 # ----------------------------------------------------------------------------------------------- renderers

@@ -14,6 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+LEDGER_KIND = "compose-project"
+
+
+def state_file(state_dir: Path, run_id: str) -> Path:
+    """Where a run's shared stack is described while it is up (read by xdist workers and the controller)."""
+    return state_dir / f"stack-{run_id}.json"
+
 
 def ledger_dir() -> Path:
     base = os.environ.get("BLISSFUL_STATE_DIR") or os.environ.get("XDG_STATE_HOME")
@@ -22,6 +29,16 @@ def ledger_dir() -> Path:
         root = root / "pytest-blissful"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def ledger_kinds(directory: Path | None = None) -> set[str]:
+    """Which kinds of entries the ledger holds: a quick look without the lock (and without importing it),
+    so that every pytest session can afford it; decisions are taken under the lock afterwards."""
+    try:
+        entries = json.loads(((directory or ledger_dir()) / "ledger.json").read_text())
+        return {str(entry.get("kind", "")) for entry in entries.values()}
+    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+        return set()
 
 
 class Ledger:

@@ -18,16 +18,10 @@ from filelock import FileLock
 from pytest_blissful.config import BlissfulConfig
 from pytest_blissful.stack.compose import StackError, compose_down, compose_up, demo_compose_file
 from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
-from pytest_blissful.stack.ledger import Ledger
+from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger, state_file
 from pytest_blissful.stack.model import Stack
 
-LEDGER_KIND = "compose-project"
 Progress = Callable[[str], None]
-
-
-def state_file(state_dir: Path, run_id: str) -> Path:
-    """Where a run's shared stack is described while it is up (read by xdist workers and the controller)."""
-    return state_dir / f"stack-{run_id}.json"
 
 
 class StackManager:
@@ -107,16 +101,3 @@ class StackManager:
             compose_down(self.project)
         finally:
             self.ledger.forget(self.project)
-
-
-def reap_orphans(ledger: Ledger | None = None, progress: Progress | None = None) -> list[str]:
-    """Remove the compose projects of runs that were killed before they could clean up."""
-    ledger = ledger or Ledger()
-    removed = []
-    for project in ledger.orphans(LEDGER_KIND):
-        if progress:
-            progress(f"blissful: removing leftovers of a killed run (compose project {project})")
-        compose_down(project)
-        ledger.forget(project)
-        removed.append(project)
-    return removed

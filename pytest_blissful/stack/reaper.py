@@ -1,0 +1,23 @@
+"""Removes the compose projects of runs that were killed before they could clean up (cheap to import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytest_blissful.stack.compose import compose_down
+from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger
+
+Progress = Callable[[str], None]
+
+
+def reap_orphans(ledger: Ledger | None = None, progress: Progress | None = None) -> list[str]:
+    """Remove the compose projects of runs that were killed before they could clean up."""
+    ledger = ledger or Ledger()
+    removed = []
+    for project in ledger.orphans(LEDGER_KIND):
+        if progress:
+            progress(f"blissful: removing leftovers of a killed run (compose project {project})")
+        compose_down(project)
+        ledger.forget(project)
+        removed.append(project)
+    return removed
