@@ -266,10 +266,13 @@ def _judge(expectation: FmeaExpectation, impact: Impact, recovery_s: float | Non
 
 
 def latency_bound_ms(probes: Sequence[ProbeSample], timing: FmeaTiming) -> float:
-    """Latency beyond which a probe counts as disturbed: 3 × the baseline's worst, at least baseline + 50 ms."""
-    base = [p.latency_ms for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.ok]
-    worst = max(base) if base else 100.0
-    return max(3 * worst, worst + 50.0)
+    """Latency beyond which a probe counts as disturbed: 3 × the baseline's p95, at least its p95 + 50 ms.
+
+    The p95 rather than the maximum: one slow baseline outlier on a busy machine must not blind detection.
+    """
+    base = sorted(p.latency_ms for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.ok)
+    typical = base[min(len(base) - 1, int(0.95 * len(base)))] if base else 100.0
+    return max(3 * typical, typical + 50.0)
 
 
 def _disturbed(sample: ProbeSample, bound_ms: float) -> bool:
@@ -280,8 +283,9 @@ def detect(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming
            baseline: Window) -> float | None:
     """Seconds from fault start to the first observable signal; None when nothing was observable."""
     for sample in probes:
-        # when the disturbance became observable: an error when it came back, slowness once it passed the bound
-        observed_at = sample.at + (sample.latency_ms if not sample.ok else bound_ms) / 1000
+        # when the disturbance became observable: a slow answer (or a timeout) once it passed the bound,
+        # a fast error when it came back
+        observed_at = sample.at + min(sample.latency_ms, bound_ms) / 1000
         if observed_at < timing.fault_start or sample.at > timing.observe_end:
             continue
         if _disturbed(sample, bound_ms):

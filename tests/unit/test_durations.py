@@ -15,7 +15,7 @@ def test_parses_the_usual_forms(text: str | float, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["2 minutes", "s", "", "10x", "-5s", "5s5", True, None, [1]])
+@pytest.mark.parametrize("text", ["2 minutes", "s", "", "10x", "-5s", "5s5", "nan", "inf", True, None, [1]])
 def test_rejects_anything_else_with_an_example(text: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
