@@ -57,20 +57,23 @@ def main() -> None:
             detections, recoveries = [], []
             for run in range(args.runs):
                 result = fmea.run("freeze")
-                window = fmea.runs[-1].chaos.window
+                chaos = fmea.runs[-1].chaos
                 if result.detection_s is None or result.recovery_s is None:
                     raise SystemExit(f"the outage was not measured:\n{result.explain()}")
-                inject = (window.injection_done_at or 0) - (window.injected_at or 0)
-                detections.append(result.detection_s)
-                recoveries.append(result.recovery_s)
-                print(f"run {run + 1}: detection {result.detection_s:.3f} s, recovery {result.recovery_s:.3f} s "
-                      f"(pause calls took {inject:.3f} s; verdict {result.verdict})")
+                ended = {a.name: a.ended_at for a in chaos.activities}
+                # truth: the outage is total once the second replica is frozen, and over when the first thaws
+                true_detection = ended["freeze-app2"] - (chaos.window.injected_at or 0)
+                true_recovery = max(0.0, ended["thaw-app1"] - (chaos.window.removed_at or 0))
+                detections.append(abs(result.detection_s - true_detection))
+                recoveries.append(abs(result.recovery_s - true_recovery))
+                print(f"run {run + 1}: detection {result.detection_s:.3f} s (truth {true_detection:.3f} s), "
+                      f"recovery {result.recovery_s:.3f} s (truth {true_recovery:.3f} s)")
         finally:
             manager.teardown()
-    print(f"detection error vs injection: median {statistics.median(detections):.3f} s, "
-          f"max {max(detections):.3f} s (goal <= 0.25 s)")
-    print(f"recovery error vs removal:    median {statistics.median(recoveries):.3f} s, "
-          f"max {max(recoveries):.3f} s (goal <= 0.25 s)")
+    print(f"|detection error|: median {statistics.median(detections):.3f} s, max {max(detections):.3f} s "
+          "(goal <= 0.25 s)")
+    print(f"|recovery error|:  median {statistics.median(recoveries):.3f} s, max {max(recoveries):.3f} s "
+          "(goal <= 0.25 s; includes the backlog the thawed service still has to serve)")
 
 
 if __name__ == "__main__":
