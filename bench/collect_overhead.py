@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HEAVY = ("locust", "gevent", "chaoslib", "kubernetes", "testcontainers", "matplotlib", "pydantic", "httpx")
+HEAVY = ("locust", "gevent", "chaoslib", "kubernetes", "testcontainers", "matplotlib", "pydantic", "httpx", "allure")
 PROBE = """
 import sys
 def pytest_unconfigure(config):

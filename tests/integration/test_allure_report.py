@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.usefixtures("isolated_state")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "reports" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
+SVG = "{http://www.w3.org/2000/svg}"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
 
@@ -97,9 +99,7 @@ def test_allure_results_and_the_single_file_report(tiny_chaos: pytest.Pytester, 
         assert chart["type"] == "image/svg+xml"
         svg = (results_dir / chart["source"]).read_text()
         assert svg.startswith("<svg")
-        assert 'class="band"' in svg
-        assert ">fault<" in svg
-        assert ">baseline<" in svg
+        _assert_shaded_and_labelled(svg, "fault", "baseline")
         assert attachments[f"FMEA {scenario}"]["type"] == "text/html"
         load_csv = (results_dir / attachments[f"Load per endpoint {scenario}"]["source"]).read_text()
         assert load_csv.startswith("endpoint,requests,errors,")
@@ -162,8 +162,21 @@ def test_allure_results_and_the_single_file_report(tiny_chaos: pytest.Pytester, 
                       description)
     assert chart is not None, description[:2000]
     svg = base64.b64decode(chart.group(1)).decode()
-    assert 'class="band"' in svg
-    assert ">fault<" in svg
+    _assert_shaded_and_labelled(svg, "fault", "baseline")
+
+
+def _assert_shaded_and_labelled(svg: str, *bands: str) -> None:
+    """Each band is a filled span in both panels of the chart (ids set by ``charts.py``) and its label is text."""
+    root = ET.fromstring(svg)
+    groups = {g.get("id"): g for g in root.iter(f"{SVG}g")}
+    for band in bands:
+        for panel in ("latency", "errors"):
+            group = groups.get(f"{band}-window-{panel}")
+            assert group is not None, f"no {band} window in the {panel} panel"
+            styles = [path.get("style", "") for path in group.iter(f"{SVG}path")]
+            assert any(re.search(r"fill: #[0-9a-f]{6}", style) for style in styles), styles
+        assert f">{band}<" in svg
+        assert groups[f"{band}-label"].findtext(f"{SVG}text") == band
 
 
 def _description(dom: str) -> str:
