@@ -191,7 +191,7 @@ class _CriticalWatcher:
     """Asks the hold to end early when the probes show a critical failure (abort_on_critical_failure)."""
 
     def __init__(self, probe: SteadyStateProbe, since: float, critical_error_rate_percent: float,
-                 window_s: float = 3.0) -> None:
+                 window_s: float = 5.0) -> None:
         self.probe = probe
         self.since = since
         self.critical = critical_error_rate_percent
@@ -211,7 +211,8 @@ class _CriticalWatcher:
         while not self._stop.wait(0.5):
             now = time.time()
             recent = [s for s in self.probe.samples if now - self.window_s <= s.at <= now]
-            if len(recent) >= 10:
+            # a hung service slows the probes down to one per timeout each: a few samples must do
+            if len(recent) >= 3:
                 failed = 100.0 * sum(not s.ok for s in recent) / len(recent)
                 if failed >= self.critical:
                     hold.request_abort(f"{failed:.0f}% of probes failed over {self.window_s:.0f} s "

@@ -99,3 +99,18 @@ def test_sigkill_during_the_fault_is_repaired_by_the_next_run(tiny_chaos: pytest
     result.assert_outcomes(passed=1)
     assert _fault_entries() == []
     assert_nothing_left(project)
+
+
+def test_abort_on_critical_failure_ends_the_fault_early_and_removes_it(tiny_chaos: pytest.Pytester) -> None:
+    config = (tiny_chaos.path / "blissful.yaml").read_text()
+    config = config.replace("abort_on_critical_failure: false", "abort_on_critical_failure: true")
+    config = config.replace("default_duration: 3s", "default_duration: 60s")
+    (tiny_chaos.path / "blissful.yaml").write_text(config)
+    (tiny_chaos.path / "which.txt").write_text("freeze")
+    started = time.monotonic()
+    result = tiny_chaos.runpytest_subprocess("test_scenario.py")
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FMEA freeze: FAIL — aborted: *% of probes failed over 5 s (critical bound 90%)*"])
+    assert elapsed < 45, f"the 60 s fault should have been cut short, the session took {elapsed:.0f} s"
+    assert _fault_entries() == []
