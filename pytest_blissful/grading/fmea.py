@@ -26,6 +26,7 @@ Verdict = Literal["pass", "fail", "inconclusive"]
 Severity = Literal["Critical", "High", "Medium", "Low"]
 
 SEVERITY_RATING: dict[str, int] = {"Critical": 9, "High": 7, "Medium": 5, "Low": 3}
+CONFIRM_S = 1.5  # a second disturbed probe within this confirms a detection signal
 
 
 @dataclass(frozen=True)
@@ -281,14 +282,22 @@ def _disturbed(sample: ProbeSample, bound_ms: float) -> bool:
 
 def detect(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming, bound_ms: float,
            baseline: Window) -> float | None:
-    """Seconds from fault start to the first observable signal; None when nothing was observable."""
-    for sample in probes:
+    """Seconds from fault start to the first observable signal; None when nothing was observable.
+
+    A signal is a disturbed probe (an error, or latency past the bound) that another disturbed probe confirms
+    within ``CONFIRM_S``: one slow answer on a busy machine is noise, not detection. Only what shows before
+    the fault is removed counts; what happens afterwards is recovery.
+    """
+    disturbed = [p for p in probes if _disturbed(p, bound_ms)]
+    for index, sample in enumerate(disturbed):
         # when the disturbance became observable: a slow answer (or a timeout) once it passed the bound,
         # a fast error when it came back
         observed_at = sample.at + min(sample.latency_ms, bound_ms) / 1000
-        if observed_at < timing.fault_start or sample.at > timing.observe_end:
+        if observed_at < timing.fault_start:
             continue
-        if _disturbed(sample, bound_ms):
+        if observed_at > timing.fault_end:
+            break
+        if any(0 < other.at - sample.at <= CONFIRM_S for other in disturbed[index + 1:index + 50]):
             return max(0.0, observed_at - timing.fault_start)
     error_bound = max(baseline.error_rate * 2, 0.01)
     p99_bound = max(baseline.p99_ms * 3, baseline.p99_ms + 50.0)

@@ -143,3 +143,20 @@ def test_readiness_probes_signal_detection_but_are_not_user_errors() -> None:
     assert result.verdict == "pass", result.explain()
     assert result.detection_s == pytest.approx(0.05, abs=0.11)
     assert result.impact.probe_error_rate_percent == 0.0
+
+
+def test_a_single_slow_probe_is_noise_not_detection() -> None:
+    timeline, probes = _world(8, 14, outage_until=8)
+    blip = [ProbeSample(at=p.at, path=p.path, ok=True, latency_ms=900.0 if abs(p.at - T0 - 9.0) < 0.01 else 5.0)
+            for p in probes]
+    result = grade(EXPECT, _timing(8, 14), timeline, blip)
+    assert result.detection_s is None
+
+
+def test_signals_after_the_fault_is_removed_are_recovery_not_detection() -> None:
+    timeline, probes = _world(8, 14, outage_until=8)
+    late = [ProbeSample(at=p.at, path=p.path, ok=not (T0 + 14.2 <= p.at < T0 + 14.6), latency_ms=5.0)
+            for p in probes]
+    result = grade(EXPECT, _timing(8, 14), timeline, late)
+    assert result.detection_s is None
+    assert result.recovery_s == pytest.approx(0.6, abs=0.11)
