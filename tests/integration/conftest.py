@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 TINY_COMPOSE = Path(__file__).parent / "tiny" / "compose.yaml"
+IMAGE = "blissful/base:bookworm"
+TEST_LABEL = "io.blissful.test=chaos"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -90,3 +94,25 @@ def project_resources(project: str) -> dict[str, list[str]]:
 def assert_nothing_left(project: str) -> None:
     leftovers = {kind: ids for kind, ids in project_resources(project).items() if ids}
     assert not leftovers, f"compose project {project} left {leftovers}"
+
+
+def start_container(network: str, name: str, *args: str, label_target: bool = True,
+                    command: tuple[str, ...] = ("sleep", "infinity")) -> str:
+    labels = ["--label", TEST_LABEL] + (["--label", "io.blissful.chaos-target=true"] if label_target else [])
+    out = subprocess.run(["docker", "run", "-d", "--init", "--network", network, "--name", name, *labels, *args,
+                          IMAGE, *command], capture_output=True, text=True, check=True, timeout=60)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def network() -> Iterator[str]:
+    name = f"blissful-chaos-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["docker", "network", "create", "--label", TEST_LABEL, name], check=True, capture_output=True)
+    try:
+        yield name
+    finally:
+        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"network={name}"], capture_output=True,
+                             text=True, check=False).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+        subprocess.run(["docker", "network", "rm", name], capture_output=True, check=False)

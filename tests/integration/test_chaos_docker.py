@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -14,11 +12,10 @@ from pytest_blissful.chaos import ChaosRefused, NetemUnsupported
 from pytest_blissful.chaos.actions import docker as d
 from pytest_blissful.chaos.ledger import FaultLedger
 from pytest_blissful.stack.model import ServiceHandle, Stack
+from tests.integration.conftest import start_container
 
 pytestmark = pytest.mark.usefixtures("isolated_state")
 
-IMAGE = "blissful/base:bookworm"
-TEST_LABEL = "io.blissful.test=chaos"
 UDP_ECHO = ("import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 9999))\n"
             "while True:\n d, a = s.recvfrom(64); s.sendto(d, a)")
 UDP_LOSS = """
@@ -46,28 +43,6 @@ class Pair:
     target: str  # container id, labelled as a chaos target
     target_name: str
     client: str
-
-
-def start_container(network: str, name: str, *args: str, label_target: bool = True,
-                    command: tuple[str, ...] = ("sleep", "infinity")) -> str:
-    labels = ["--label", TEST_LABEL] + (["--label", "io.blissful.chaos-target=true"] if label_target else [])
-    out = subprocess.run(["docker", "run", "-d", "--init", "--network", network, "--name", name, *labels, *args,
-                          IMAGE, *command], capture_output=True, text=True, check=True, timeout=60)
-    return out.stdout.strip()
-
-
-@pytest.fixture
-def network() -> Iterator[str]:
-    name = f"blissful-chaos-test-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["docker", "network", "create", "--label", TEST_LABEL, name], check=True, capture_output=True)
-    try:
-        yield name
-    finally:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"network={name}"], capture_output=True,
-                             text=True, check=False).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
-        subprocess.run(["docker", "network", "rm", name], capture_output=True, check=False)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pytest_blissful.chaos import run_experiment
 from pytest_blissful.chaos.actions import docker as d
 from pytest_blissful.chaos.ledger import FaultLedger, remove_orphan_faults
 from pytest_blissful.stack.model import ServiceHandle, Stack
-from tests.integration.test_chaos_docker import network, start_container  # noqa: F401  (fixture)
+from tests.integration.conftest import start_container
 
 pytestmark = pytest.mark.usefixtures("isolated_state")
 DOCKER = "pytest_blissful.chaos.actions.docker"
@@ -30,7 +30,7 @@ def interrupt_now() -> None:
 
 
 @pytest.fixture
-def stack(network: str) -> Stack:  # noqa: F811
+def stack(network: str) -> Stack:
     web = start_container(network, f"{network}-web", "-p", "127.0.0.1::8000", label_target=False,
                           command=("python3", "-m", "http.server", "8000"))
     other = start_container(network, f"{network}-other", label_target=False)

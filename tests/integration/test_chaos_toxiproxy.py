@@ -15,7 +15,7 @@ import pytest
 from pytest_blissful.chaos import ChaosRefused, ToxiproxyUnreachable
 from pytest_blissful.chaos.actions import toxiproxy as tp
 from pytest_blissful.chaos.ledger import FaultLedger, remove_all_faults
-from tests.integration.test_chaos_docker import network, start_container  # noqa: F401  (fixture)
+from tests.integration.conftest import start_container
 
 pytestmark = pytest.mark.usefixtures("isolated_state")
 
@@ -38,7 +38,7 @@ def _port(container: str, port: int) -> int:
 
 
 @pytest.fixture
-def toxi(network: str) -> Toxi:  # noqa: F811
+def toxi(network: str) -> Toxi:
     start_container(network, f"{network}-upstream", command=(
         "sh", "-c", "head -c 100000 /dev/zero > /tmp/blob && cd /tmp && exec python3 -m http.server 8000"))
     proxy = subprocess.run(
