@@ -10,19 +10,40 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.grading.fmea import FmeaResult
+    from pytest_blissful.grading.scorecard import Scorecard
+    from pytest_blissful.grading.thresholds import ThresholdReport
+    from pytest_blissful.load._result import LoadResult
     from pytest_blissful.stack.model import ServiceHandle, Stack
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "BlissfulConfig": "pytest_blissful.config.schema",
+    "ChaosResult": "pytest_blissful.chaos.runner",
+    "FmeaResult": "pytest_blissful.grading.fmea",
+    "LoadResult": "pytest_blissful.load._result",
+    "Scorecard": "pytest_blissful.grading.scorecard",
+    "ThresholdReport": "pytest_blissful.grading.thresholds",
     "Stack": "pytest_blissful.stack.model",
     "ServiceHandle": "pytest_blissful.stack.model",
     "STAGES": "pytest_blissful.stages",
 }
 
-__all__ = ["STAGES", "BlissfulConfig", "ServiceHandle", "Stack", "__version__"]
+__all__ = [
+    "STAGES",
+    "BlissfulConfig",
+    "ChaosResult",
+    "FmeaResult",
+    "LoadResult",
+    "Scorecard",
+    "ServiceHandle",
+    "Stack",
+    "ThresholdReport",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
