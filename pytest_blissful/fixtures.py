@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# report sections that carry results from the process that ran a test (an xdist worker) to the controller
+LOAD_SECTION = "blissful load"
 FMEA_SECTION = "blissful fmea"
 
 if TYPE_CHECKING:
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.grading.scorecard import Scorecard
+    from pytest_blissful.load._result import LoadResult
     from pytest_blissful.load.fixture import LoadTest
     from pytest_blissful.stack.model import Stack
 
@@ -72,13 +75,11 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
     from pytest_blissful.load.fixture import LoadTest
     from pytest_blissful.plugin import live_line
 
-    def keep(result: object) -> None:
-        from pytest_blissful.load._result import LoadResult
+    def keep(result: LoadResult) -> None:  # the table travels with the call report to the controller
         from pytest_blissful.report.allure import attach_load_result
 
-        assert isinstance(result, LoadResult)
         live_line(request.config, None)
-        request.node.add_report_section("call", "blissful load", result.table())
+        request.node.add_report_section("call", LOAD_SECTION, result.table())
         attach_load_result(result)
 
     return LoadTest(base_url, blissful_config, lambda p: live_line(request.config, p.line()), keep)

@@ -242,10 +242,12 @@ class _Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
-        for name, content in report.sections:
-            if "blissful load" in name:
+        from pytest_blissful.fixtures import FMEA_SECTION, LOAD_SECTION
+
+        for name, content in report.sections:  # named "Captured <section> call" by pytest
+            if LOAD_SECTION in name:
                 self.tables.append((report.nodeid, content))
-            elif "blissful fmea" in name:
+            elif FMEA_SECTION in name:
                 self.fmea.append(json.loads(content))
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file and the terminal summary is printed
