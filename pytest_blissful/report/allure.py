@@ -35,7 +35,7 @@ from pytest_blissful.report.allure_hooks import SESSION_START_KEY
 from pytest_blissful.stages import STAGES
 
 if TYPE_CHECKING:
-    from pytest_blissful.chaos.fmea_run import FmeaRun
+    from pytest_blissful.flows.fmea import FmeaRun
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.load._result import LatencyStats, LoadResult
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_blissful.chaos.fmea_run import Fmea
+from pytest_blissful.flows.fmea import Fmea
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

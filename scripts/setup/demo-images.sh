@@ -89,10 +89,12 @@ build_image() {
   built=$((built + 1))
 }
 
-build_image blissful/demo-app:1 "$DEMO/app"
-build_image blissful/demo-postgres:1 "$DEMO/postgres"
-build_image blissful/demo-redis:1 "$DEMO/redis"
-build_image blissful/demo-lb:1 "$DEMO/lb"
+# BLISSFUL_DEMO_TAG (default 1) lets a second checkout build and run its own demo images side by side.
+tag="${BLISSFUL_DEMO_TAG:-1}"
+build_image "blissful/demo-app:$tag" "$DEMO/app"
+build_image "blissful/demo-postgres:$tag" "$DEMO/postgres"
+build_image "blissful/demo-redis:$tag" "$DEMO/redis"
+build_image "blissful/demo-lb:$tag" "$DEMO/lb"
 
 if [ "$built" -gt 0 ]; then
   # Replaced builds of these images linger untagged: remove them (only ours, by label).

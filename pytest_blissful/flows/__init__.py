@@ -1,0 +1,1 @@
+"""Orchestrations above stack, load, chaos and grading: the FMEA run, the version comparison, the canary."""
