@@ -15,9 +15,9 @@ FMEA_SECTION = "blissful fmea"
 if TYPE_CHECKING:
     import httpx
 
-    from pytest_blissful.flows.fmea import Fmea, FmeaRun
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.flows.fmea import Fmea, FmeaRun
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.load._result import LoadResult
     from pytest_blissful.load.fixture import LoadTest
@@ -95,8 +95,8 @@ def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Con
     (verdict, detection and recovery times, impact, RPN); ``assert result.passed`` shows the FMEA row.
     Faults are removed on pass, failure, Ctrl-C and crash (fault ledger).
     """
-    from pytest_blissful.flows.fmea import Fmea
     from pytest_blissful.chaos.ledger import remove_all_faults
+    from pytest_blissful.flows.fmea import Fmea
     from pytest_blissful.plugin import RUN_ID_KEY, report_dir, say
     from pytest_blissful.stack.ledger import ledger_dir
 
