@@ -43,7 +43,7 @@ def service_repo(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) 
     return repo
 
 
-def run_pytest(repo: Path, *args: str, state: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_pytest(repo: Path, *args: str, state: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "BLISSFUL_STATE_DIR": str(state)}
     env.pop("PYTEST_ADDOPTS", None)
     # -p no:base_url: pytest-base-url (if installed) owns a fixture of the same name (see the README)
