@@ -64,7 +64,7 @@ def test_the_guide_runs_green_on_a_service_that_is_not_the_demo(service_repo: Pa
 
 def _table(doc: Path, heading: str) -> dict[str, str]:
     text = doc.read_text(encoding="utf-8").split(heading, 1)[1]
-    rows = re.findall(r"^\| `([\w.]+)` \| `(.+)` \|$", text, re.M)
+    rows = re.findall(r"^\| `([\w.]+)`[^|]* \| `(.+)` \|$", text, re.M)
     return dict(rows)
 
 
@@ -106,7 +106,7 @@ def _error(setting: str, repo: Path, state: Path) -> str:
             toxiproxy_api(_stack(orders={8081: 1}, inventory={}, toxiproxy={8474: 2}), service="proxy")
         elif setting == "chaos.helper_image":
             _docker.ensure_image("blissful/does-not-exist:0")
-        elif setting == "chaos.experiments":
+        elif setting == "extensions.blissful":
             bad = repo / "chaos" / "typo.json"
             bad.write_text((EXAMPLE / "chaos" / "inventory-slow.json").read_text().replace('"mitigation"',
                                                                                            '"mitigaton"'))
