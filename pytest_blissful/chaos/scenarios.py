@@ -163,10 +163,10 @@ def scenario_configuration(scenario: Scenario, config: BlissfulConfig, stack: St
                 stack, service=setting.service if setting else None, port=setting.port if setting else 8474,
                 url=str(setting.url) if setting and setting.url else None)
         except ChaosError as exc:
-            if setting is None and os.environ.get(TOXIPROXY_URL_ENV):
-                return bound  # the Toxiproxy actions fall back to $BLISSFUL_TOXIPROXY_URL
-            where = f" ({config.source})" if config.source else ""
-            raise ScenarioError(f"scenario {scenario.name!r} needs Toxiproxy{where}: {exc}") from None
+            # without the setting, the Toxiproxy actions may still fall back to $BLISSFUL_TOXIPROXY_URL
+            if setting is not None or not os.environ.get(TOXIPROXY_URL_ENV):
+                where = f" ({config.source})" if config.source else ""
+                raise ScenarioError(f"scenario {scenario.name!r} needs Toxiproxy{where}: {exc}") from None
     if config.chaos.helper_image:
         bound[HELPER_IMAGE_KEY] = config.chaos.helper_image
     return bound

@@ -152,3 +152,10 @@ def test_helper_image_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BLISSFUL_HELPER_IMAGE", "env/image:1")
     assert _docker.helper_image() == "env/image:1"
     assert _docker.helper_image({"blissful_helper_image": "cfg/image:1"}) == "cfg/image:1"
+
+
+def test_without_the_setting_the_env_url_is_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLISSFUL_TOXIPROXY_URL", "http://127.0.0.1:9")
+    config = _config(helper_image="h:1")
+    bound = scenario_configuration(load_scenario("db-latency", config), config, _stack(orders={8081: 1}))
+    assert bound == {"blissful_helper_image": "h:1"}
