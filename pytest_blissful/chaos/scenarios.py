@@ -104,7 +104,8 @@ def selected_scenarios(config: BlissfulConfig, requested: list[str] | None = Non
     if unknown:
         raise ScenarioError(
             f"unknown scenario {', '.join(map(repr, unknown))}; known: {', '.join(known)} "
-            "(add your own under chaos.experiments: {name: path/to/experiment.json})"
+            "(pick from these in chaos.scenarios; add your own under chaos.experiments: "
+            "{name: path/to/experiment.json})"
         )
     return names
 

@@ -123,6 +123,7 @@ def test_every_missing_setting_is_named_in_its_error(service_repo: Path, tmp_pat
     assert len(table) >= 8
     repo = tmp_path / "orders"
     shutil.copytree(EXAMPLE, repo)
+    (repo / "test_smoke.py").write_text("import pytest\n\n\n@pytest.mark.smoke\ndef test_up(http):\n    pass\n")
     for setting, excerpt in table.items():
         message = _error(setting, repo, tmp_path / "state")
         shown = excerpt.replace("'blissful/base:bookworm'", "'blissful/does-not-exist:0'")
