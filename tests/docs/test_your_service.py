@@ -27,6 +27,7 @@ from tests.docs.snippets import REPO, of_kind, snippets
 EXAMPLE = REPO / "docs" / "example-service"
 IMAGE = "blissful-example/orders:1"
 GUIDE = REPO / "docs" / "your-service.md"
+pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")

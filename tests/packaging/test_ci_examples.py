@@ -64,6 +64,7 @@ def test_reports_are_artifacts_and_the_summary_is_written() -> None:
     assert "junit " in jenkins and "archiveArtifacts" in jenkins and "reports/allure-report/index.html" in jenkins
 
 
+@pytest.mark.docker
 def test_every_stage_command_runs_in_a_service_repo(tmp_path: Path, docker_engine: None) -> None:
     """Each stage's command as the CI file writes it, in the example service repo: the smoke stage for real
     (stack up, test, stack down), the others with --collect-only (they are run in full by tests/docs)."""

@@ -43,6 +43,7 @@ def test_the_wheel_holds_exactly_the_package_the_demo_recipes_and_the_experiment
     assert wheel.stat().st_size < 1_000_000, f"{wheel.name} is {wheel.stat().st_size} bytes"
 
 
+@pytest.mark.docker
 def test_a_fresh_venv_from_the_wheel_runs_smoke_on_a_foreign_service(wheel: Path, tmp_path: Path,
                                                                       docker_engine: None) -> None:
     if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False).returncode != 0:
