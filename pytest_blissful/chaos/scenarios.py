@@ -3,19 +3,28 @@
 The ten built-in scenarios live in ``experiments/`` (inside the wheel: ``pytest_blissful/_experiments``);
 ``chaos.experiments`` in blissful.yaml adds custom ones. An experiment names what it acts on with
 ``${placeholders}`` that ``chaos.targets`` fills in (``${app}``, ``${db_proxy}`` ...), and holds the fault
-for ``${fault_duration}`` seconds, so the same files target any stack.
+for ``${fault_duration}`` seconds, so the same files target any stack. The steady-state probe asks
+``${blissful_base_url}${blissful_health_path}``: the health path is ``stack.health_path`` of the configuration.
+
+The ``blissful`` extension is parsed by :class:`ScenarioMeta` (pydantic): an unknown key or a bad value is an
+error naming the file, the line and the key.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.config.schema import BlissfulConfig
-from pytest_blissful.grading.fmea import SEVERITY_RATING, FmeaExpectation
+from pytest_blissful.grading.fmea import FmeaExpectation
+from pytest_blissful.stack.model import Stack
 
 # the ten scenarios of the FMEA plan, plus graceful-shutdown (evidence for the scorecard's SIGTERM check)
 BUILTIN_SCENARIOS = (
@@ -24,10 +33,43 @@ BUILTIN_SCENARIOS = (
 )
 _PLACEHOLDER = re.compile(r"\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 _RUNTIME_KEYS = {"fault_duration"}
+HEALTH_PATH_KEY = "blissful_health_path"
+TOXIPROXY_URL_KEY = "blissful_toxiproxy_url"
+TOXIPROXY_URL_ENV = "BLISSFUL_TOXIPROXY_URL"
+HELPER_IMAGE_KEY = "blissful_helper_image"
+_TOXIPROXY_MODULE = "pytest_blissful.chaos.actions.toxiproxy"
 
 
 class ScenarioError(Exception):
     """An unknown or malformed scenario; the message says which and how to fix it."""
+
+
+class ScenarioSlos(BaseModel):
+    """Per-scenario overrides of ``chaos.slos``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_error_rate_percent: float | None = Field(default=None, ge=0, le=100)
+    max_p99_latency_ms: float | None = Field(default=None, gt=0)
+    max_recovery_time_s: float | None = Field(default=None, gt=0)
+
+
+class ScenarioMeta(BaseModel):
+    """The ``blissful`` extension of an experiment: its FMEA metadata (every key optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["blissful"] = "blissful"
+    scenario: str | None = None
+    failure: str | None = Field(default=None, description="the failure mode (default: the experiment's title)")
+    expected_behaviour: str | None = Field(default=None, description="default: the experiment's description")
+    severity: Literal["Critical", "High", "Medium", "Low"] = "High"
+    occurrence: int = Field(default=5, ge=1, le=10, description="FMEA occurrence rating")
+    weight: float = Field(default=1.0, gt=0, description="weight in the resilience score")
+    capabilities: tuple[str, ...] = Field(default=(), description="scorecard checks this scenario exercises")
+    mitigation: str = Field(default="", description="the suggestion shown when the scenario fails")
+    slos: ScenarioSlos = Field(default_factory=ScenarioSlos)
+    critical_error_rate_percent: float = Field(default=90.0, ge=0, le=100)
 
 
 @dataclass(frozen=True)
@@ -62,7 +104,8 @@ def selected_scenarios(config: BlissfulConfig, requested: list[str] | None = Non
     if unknown:
         raise ScenarioError(
             f"unknown scenario {', '.join(map(repr, unknown))}; known: {', '.join(known)} "
-            "(add your own under chaos.experiments: {name: path/to/experiment.json})"
+            "(pick from these in chaos.scenarios; add your own under chaos.experiments: "
+            "{name: path/to/experiment.json})"
         )
     return names
 
@@ -72,15 +115,14 @@ def load_scenario(name: str, config: BlissfulConfig) -> Scenario:
     if name not in known:
         raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(known)}")
     path = known[name]
-    try:
-        experiment = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario {name!r}: experiment file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    meta: dict[str, Any] = next((e for e in experiment.get("extensions", []) if e.get("name") == "blissful"), {})
+    experiment, text = _read_experiment(name, path)
+    meta = _parse_meta(experiment, path, text)
+    configuration = experiment.setdefault("configuration", {})
+    if not isinstance(configuration, dict):
+        raise ScenarioError(f"{path}: configuration must be a mapping")
+    configuration[HEALTH_PATH_KEY] = config.stack.health_path
     needs = tuple(sorted(set(_PLACEHOLDER.findall(json.dumps(experiment))) - _RUNTIME_KEYS
-                         - set(experiment.get("configuration", {})) - {k for k in _bound_by_runner()}))
+                         - set(configuration) - _bound_by_runner()))
     missing = [key for key in needs if key not in config.chaos.targets]
     if missing:
         raise ScenarioError(
@@ -88,28 +130,103 @@ def load_scenario(name: str, config: BlissfulConfig) -> Scenario:
             f"{missing[0]} in blissful.yaml (e.g. the compose service or Toxiproxy proxy it should hit)"
         )
     slos = config.chaos.slos.model_dump()
-    slos.update(meta.get("slos", {}))
-    severity = meta.get("severity", "High")
-    if severity not in SEVERITY_RATING:
-        raise ScenarioError(f"{path}: extensions.blissful.severity must be one of {', '.join(SEVERITY_RATING)}")
+    slos.update(meta.slos.model_dump(exclude_none=True))
     expectation = FmeaExpectation(
         scenario=name,
-        expected_behaviour=meta.get("expected_behaviour", experiment.get("description", "")),
-        severity=severity,
-        occurrence=int(meta.get("occurrence", 5)),
+        expected_behaviour=meta.expected_behaviour or str(experiment.get("description", "")),
+        severity=meta.severity,
+        occurrence=meta.occurrence,
         max_error_rate_percent=float(slos["max_error_rate_percent"]),
         max_p99_latency_ms=float(slos["max_p99_latency_ms"]),
         max_recovery_time_s=float(slos["max_recovery_time_s"]),
-        critical_error_rate_percent=float(meta.get("critical_error_rate_percent", 90.0)),
-        mitigation=meta.get("mitigation", ""),
-        weight=float(meta.get("weight", 1.0)),
+        critical_error_rate_percent=meta.critical_error_rate_percent,
+        mitigation=meta.mitigation,
+        weight=meta.weight,
     )
     return Scenario(
-        name=name, path=path, failure=meta.get("failure", experiment.get("title", name)), expectation=expectation,
-        capabilities=tuple(meta.get("capabilities", ())), targets=needs, experiment=experiment,
+        name=name, path=path, failure=meta.failure or str(experiment.get("title", name)), expectation=expectation,
+        capabilities=meta.capabilities, targets=needs, experiment=experiment,
     )
+
+
+def scenario_configuration(scenario: Scenario, config: BlissfulConfig, stack: Stack | None) -> dict[str, Any]:
+    """What the FMEA flow binds into the experiment's configuration besides ``chaos.targets``: Toxiproxy's API
+    (``chaos.toxiproxy``, else the one service publishing 8474; required only when the experiment uses Toxiproxy
+    actions) and the helper image for network faults (``chaos.helper_image``)."""
+    from pytest_blissful.chaos.targets import toxiproxy_api
+
+    bound: dict[str, Any] = {}
+    setting = config.chaos.toxiproxy
+    uses_toxiproxy = _TOXIPROXY_MODULE in json.dumps(scenario.experiment)
+    if setting is not None or uses_toxiproxy:
+        try:
+            bound[TOXIPROXY_URL_KEY] = toxiproxy_api(
+                stack, service=setting.service if setting else None, port=setting.port if setting else 8474,
+                url=str(setting.url) if setting and setting.url else None)
+        except ChaosError as exc:
+            # without the setting, the Toxiproxy actions may still fall back to $BLISSFUL_TOXIPROXY_URL
+            if setting is not None or not os.environ.get(TOXIPROXY_URL_ENV):
+                where = f" ({config.source})" if config.source else ""
+                raise ScenarioError(f"scenario {scenario.name!r} needs Toxiproxy{where}: {exc}") from None
+    if config.chaos.helper_image:
+        bound[HELPER_IMAGE_KEY] = config.chaos.helper_image
+    return bound
+
+
+def _read_experiment(name: str, path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario {name!r}: experiment file not found: {path}") from None
+    if path.suffix in {".yaml", ".yml"}:
+        import yaml
+
+        try:
+            experiment = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            raise ScenarioError(f"{where}: invalid YAML: {exc.problem}") from None
+    else:
+        try:
+            experiment = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(experiment, dict):
+        raise ScenarioError(f"{path}: an experiment must be a mapping (title, description, method, ...)")
+    return experiment, text
+
+
+def _parse_meta(experiment: dict[str, Any], path: Path, text: str) -> ScenarioMeta:
+    extensions = experiment.get("extensions") or []
+    if not isinstance(extensions, list):
+        raise ScenarioError(f"{path}: extensions must be a list")
+    raw = next((e for e in extensions if isinstance(e, dict) and e.get("name") == "blissful"), {"name": "blissful"})
+    try:
+        return ScenarioMeta.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            key = ".".join(str(part) for part in error["loc"])
+            line = _line_of_key(text, str(error["loc"][0]) if error["loc"] else "")
+            what = ("unknown key (known: " + ", ".join(ScenarioMeta.model_fields) + ")"
+                    if error["type"] == "extra_forbidden" else str(error["msg"]))
+            problems.append(f"{path}{f':{line}' if line else ''}: extensions.blissful.{key}: {what}")
+        raise ScenarioError("invalid scenario metadata:\n  " + "\n  ".join(problems)) from None
+
+
+def _line_of_key(text: str, key: str) -> int | None:
+    """1-based line of ``key`` in the blissful extension (JSON ``"key":`` or YAML ``key:``), searched from the
+    line that names the extension."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if re.search(r"""["']?name["']?\s*:\s*["']?blissful\b""", line)),
+                 None)
+    if start is None:
+        return None
+    pattern = re.compile(rf"""^\s*(-\s*)?["']?{re.escape(key)}["']?\s*:""")
+    return next((index + 1 for index in range(start, len(lines)) if pattern.search(lines[index])), None)
 
 
 def _bound_by_runner() -> set[str]:
     return {"blissful_stack", "blissful_base_url", "blissful_project", "blissful_toxiproxy_url",
-            "blissful_allow_remote", "blissful_run_id"}
+            "blissful_allow_remote", "blissful_run_id", "blissful_helper_image"}

@@ -78,3 +78,40 @@ def resolve(target: str, configuration: Mapping[str, Any] | None = None,
             raise ChaosError(f"container {container.name} ({container.id[:12]}) of {target!r} no longer exists")
         safety.check_container(info, owned, project, configuration)
     return chosen
+
+
+TOXIPROXY_API_PORT = 8474
+TOXIPROXY_SETTING_HINT = ("set chaos.toxiproxy in blissful.yaml: {service: <compose service running Toxiproxy>, "
+                          "port: <its API's container port, default 8474>} (or {url: http://127.0.0.1:PORT})")
+
+
+def toxiproxy_api(stack: Stack | None, service: str | None = None, port: int = TOXIPROXY_API_PORT,
+                  url: str | None = None) -> str:
+    """The URL of Toxiproxy's HTTP API for ``stack``.
+
+    ``url`` (``chaos.toxiproxy.url``) wins; then ``service`` and ``port`` (``chaos.toxiproxy: {service, port}``,
+    the port must be published: ``"127.0.0.1::8474"``); without either, the one service of the stack that
+    publishes ``port`` (8474 by default: auto-discovery). Every failure names the ``chaos.toxiproxy`` setting.
+    """
+    if url:
+        return url.rstrip("/")
+    services = stack.services if stack is not None else {}
+    if service is not None:
+        if service not in services:
+            known = ", ".join(sorted(services)) or "none (an external target: use chaos.toxiproxy.url)"
+            raise ChaosError(f"chaos.toxiproxy.service {service!r} is not a service of the stack (services: {known})")
+        handle = services[service][0]
+        if port not in handle.published:
+            raise ChaosError(
+                f"chaos.toxiproxy: service {service!r} publishes no port {port} (published container ports: "
+                f"{sorted(handle.published) or 'none'}); publish it in the compose file as \"127.0.0.1::{port}\" "
+                "or set chaos.toxiproxy.port to the API's container port")
+        return handle.url(port)
+    found = sorted(name for name, handles in services.items() if handles and port in handles[0].published)
+    if len(found) == 1:
+        return services[found[0]][0].url(port)
+    if not found:
+        raise ChaosError(f"Toxiproxy not found: no service of the stack publishes port {port} (its API); "
+                         + TOXIPROXY_SETTING_HINT)
+    raise ChaosError(f"Toxiproxy is ambiguous: services {', '.join(found)} all publish port {port}; "
+                     + TOXIPROXY_SETTING_HINT)

@@ -8,7 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from pytest_blissful._durations import parse_duration
 
@@ -75,6 +84,20 @@ class ChaosSlos(_Section):
     max_recovery_time_s: float = Field(default=60.0, gt=0)
 
 
+class ToxiproxySetting(_Section):
+    """Where Toxiproxy's HTTP API is: a compose service (and its API's container port), or a URL."""
+
+    service: str | None = Field(default=None, description="compose service that runs Toxiproxy")
+    port: int = Field(default=8474, ge=1, le=65535, description="container port of its HTTP API")
+    url: AnyHttpUrl | None = Field(default=None, description="the API's URL (an external target's Toxiproxy)")
+
+    @model_validator(mode="after")
+    def _service_or_url(self) -> ToxiproxySetting:
+        if (self.service is None) == (self.url is None):
+            raise ValueError("set either service (with port, default 8474) or url, e.g. {service: toxiproxy}")
+        return self
+
+
 class ChaosConfig(_Section):
     enabled: bool = True
     tool: str = "chaostoolkit"
@@ -100,6 +123,14 @@ class ChaosConfig(_Section):
         default=None, ge=0, le=100, description="fail the run when the resilience score ends below this"
     )
     mix: dict[str, int] = Field(default_factory=dict, description="load mix during chaos (default: load.mix)")
+    toxiproxy: ToxiproxySetting | None = Field(
+        default=None, description="Toxiproxy's API (default: the one service that publishes port 8474)"
+    )
+    helper_image: str | None = Field(
+        default=None, min_length=1,
+        description="image of the helper containers for network faults (needs sh, iptables, tc); "
+        "default $BLISSFUL_HELPER_IMAGE, else blissful/base:bookworm",
+    )
 
 
 class ComparisonThresholds(_Section):

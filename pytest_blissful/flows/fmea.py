@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pytest_blissful.chaos.actions import hold
 from pytest_blissful.chaos.probe import SteadyStateProbe
-from pytest_blissful.chaos.scenarios import Scenario, load_scenario
+from pytest_blissful.chaos.scenarios import Scenario, load_scenario, scenario_configuration
 from pytest_blissful.config.schema import BlissfulConfig
 from pytest_blissful.grading.fmea import (
     FmeaResult,
@@ -80,6 +80,7 @@ class Fmea:
 
         chaos = self.config.chaos
         spec = load_scenario(scenario, self.config)
+        bound = scenario_configuration(spec, self.config, self.stack)  # Toxiproxy API, helper image
         duration = parse_duration(fault_duration) if fault_duration is not None else chaos.default_duration
         recovery_budget = min(spec.expectation.max_recovery_time_s, 60.0) + spec.expectation.hold_s + 1
         load_budget = chaos.baseline_duration + duration + recovery_budget + 30
@@ -104,7 +105,8 @@ class Fmea:
                     watcher.start()
                 chaos_result = run_experiment(
                     spec.experiment, stack=self.stack, report_dir=self.report_dir,
-                    configuration={**chaos.targets, "fault_duration": duration}, allow_remote=self.allow_remote,
+                    configuration={**bound, **chaos.targets, "fault_duration": duration},
+                    allow_remote=self.allow_remote,
                 )
                 if watcher:
                     watcher.stop()

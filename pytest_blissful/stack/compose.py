@@ -11,7 +11,8 @@ from typing import Any
 
 from pytest_blissful.stack.model import ServiceHandle, Stack
 
-_SETUP_HINT = "build the images first: ./scripts/setup.sh (offline machines) or `docker compose build`"
+_SETUP_HINT = ("build or pull them first (`docker compose -f FILE build` / `pull`); in a pytest-blissful checkout "
+               "on an offline machine, ./scripts/setup.sh builds the demo's")
 
 
 class StackError(Exception):
@@ -64,7 +65,8 @@ def validate_compose(files: Sequence[Path], env: Mapping[str, str]) -> None:
         completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env},
                                    timeout=60, check=False)
     except FileNotFoundError:
-        raise StackError("the docker CLI is not installed: run ./scripts/setup.sh or install Docker") from None
+        raise StackError("the docker CLI is not installed: install Docker (docs.docker.com/engine/install); "
+                         "in a pytest-blissful checkout ./scripts/setup.sh docker compose does it") from None
     if completed.returncode != 0:
         names = ", ".join(str(f) for f in files)
         raise StackError(f"invalid compose file ({names}): {completed.stderr.strip()}")

@@ -73,7 +73,11 @@ class StackManager:
                                stack_config.entry_port, stack_config.startup_timeout)
             wait_healthy(stack.base_url + stack_config.health_path,
                          max(1.0, stack_config.startup_timeout - (time.monotonic() - started)))
-        except (StackError, TargetUnreachable):
+        except TargetUnreachable as exc:
+            self._down_quietly()
+            raise TargetUnreachable(f"{exc} - stack.health_path is {stack_config.health_path!r}: set it in "
+                                    f"{self.config.source or 'blissful.yaml'} to a path that answers 2xx") from None
+        except StackError:
             self._down_quietly()
             raise
         self.progress(f"blissful: stack {name!r} healthy in {time.monotonic() - started:.1f} s at {stack.base_url}")

@@ -12,7 +12,8 @@ accepted (see :mod:`pytest_blissful.chaos.safety`). Every ``add_*``/``kill``/``s
 fault ledger before it happens and has a matching ``remove_*``/``start``/``unpause`` for the rollbacks.
 
 Network faults run ``iptables``/``tc`` in the target's network namespace from a short-lived helper container
-(``--network container:ID --cap-add NET_ADMIN``; image ``blissful/base:bookworm`` or ``$BLISSFUL_HELPER_IMAGE``):
+(``--network container:ID --cap-add NET_ADMIN``; image ``chaos.helper_image``, else
+``$BLISSFUL_HELPER_IMAGE``, else ``blissful/base:bookworm``):
 the target itself needs neither the tools nor the capability. Each rule carries a comment tag naming its
 fault, so removal deletes exactly our rules.
 """
@@ -164,9 +165,9 @@ def _inject_rules(containers: list[Container], fault: str, rules: list[str], con
         update_fault(key, tag=tag)
         script = "set -e; " + "; ".join(f"iptables -w {rule} -m comment --comment {tag} -j DROP" for rule in rules)
         try:
-            _docker.in_netns(c.id, script)
+            _docker.in_netns(c.id, script, image=_docker.helper_image(configuration))
         except ChaosError:
-            _docker.in_netns(c.id, iptables_removal_script(tag), check=False)
+            _docker.in_netns(c.id, iptables_removal_script(tag), check=False, image=_docker.helper_image(configuration))
             forget_fault(key)
             raise
 
@@ -175,7 +176,8 @@ def _remove_rules(target: str, replicas: str | int, fault: str, configuration: C
     containers = resolve(target, configuration, replicas)
     for c in containers:
         if _docker.state(c.id) == "running":  # every rule of this fault type in the namespace, recorded or not
-            _docker.in_netns(c.id, iptables_removal_script(f"blissful:{fault}-"))
+            _docker.in_netns(c.id, iptables_removal_script(f"blissful:{fault}-"),
+                             image=_docker.helper_image(configuration))
         for key in find_faults(family="iptables", fault=fault, container_id=c.id):
             forget_fault(key)
     return _names(containers)
@@ -266,9 +268,9 @@ def _inject_qdisc(containers: list[Container], fault: str, handle: str, qdisc: s
         key = record_fault("qdisc", configuration, fault=fault, container_id=c.id, container_name=c.name,
                            handle=handle)
         script = f"set -e; for dev in {DEVICES}; do tc qdisc add dev $dev root handle {handle} {qdisc}; done"
-        completed = _docker.in_netns(c.id, script, check=False)
+        completed = _docker.in_netns(c.id, script, check=False, image=_docker.helper_image(configuration))
         if completed.returncode != 0:
-            _docker.in_netns(c.id, qdisc_removal_script(handle), check=False)
+            _docker.in_netns(c.id, qdisc_removal_script(handle), check=False, image=_docker.helper_image(configuration))
             forget_fault(key)
             error = (completed.stderr or completed.stdout).strip()
             if "qdisc kind is unknown" in error and qdisc.startswith("netem"):
@@ -282,7 +284,7 @@ def _remove_qdisc(target: str, replicas: str | int, fault: str, handle: str,
     containers = resolve(target, configuration, replicas)
     for c in containers:
         if _docker.state(c.id) == "running":
-            _docker.in_netns(c.id, qdisc_removal_script(handle))
+            _docker.in_netns(c.id, qdisc_removal_script(handle), image=_docker.helper_image(configuration))
         for key in find_faults(family="qdisc", fault=fault, container_id=c.id):
             forget_fault(key)
     return _names(containers)
@@ -409,7 +411,7 @@ def fault_rules(target: str, replicas: str | int = "all", configuration: Configu
     for c in resolve(target, configuration, replicas):
         if _docker.state(c.id) != "running":
             continue
-        lines = _docker.in_netns(c.id, script).stdout.splitlines()
+        lines = _docker.in_netns(c.id, script, image=_docker.helper_image(configuration)).stdout.splitlines()
         found += [line for line in lines
                   if "blissful:" in line or f" {TBF_HANDLE} " in line or f" {NETEM_HANDLE} " in line]
     return found
