@@ -267,13 +267,14 @@ class ComparisonResult:
 
     @property
     def winner(self) -> str:
-        """"new" (promoted, and at least one metric significantly better), "old" (kept), "no significant
-        difference" (promoted on equal footing) or "inconclusive"."""
+        """"old" (a critical metric is significantly worse in the new version), "new" (promoted, and at least one
+        metric significantly better), "inconclusive", or "no significant difference" (also when the new version
+        is kept only because it breaks a threshold: that is not a difference between the versions)."""
         if self.recommendation == INCONCLUSIVE:
             return "inconclusive"
-        if self.recommendation == KEEP:
+        if any(m.critical and m.outcome == "worse" for m in self.metrics):
             return "old"
-        if any(m.outcome == "better" for m in self.metrics):
+        if self.recommendation == PROMOTE and any(m.outcome == "better" for m in self.metrics):
             return "new"
         return "no significant difference"
 
@@ -296,7 +297,8 @@ class ComparisonResult:
             flag = " [critical]" if m.critical else ""
             threshold = ""
             if m.threshold is not None:
-                threshold = f"; threshold {m.threshold}: {'met' if m.new_meets_threshold else 'NOT met'}"
+                met = {True: "met", False: "NOT met", None: "not measured"}[m.new_meets_threshold]
+                threshold = f"; threshold {m.threshold}: {met}"
             lines.append(f"  {m.label}{flag}: old {_fmt(m.old)} new {_fmt(m.new)} {m.unit} → {m.outcome}, "
                          f"change {m.change_text()}"
                          + (f", p={m.p_value:.3g}" if m.p_value is not None else "") + threshold
