@@ -6,11 +6,13 @@ tear down (on every exit path; a ledger entry per project covers SIGKILL, remove
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import math
+import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 SIDES = ("old", "new")
+STATS_BLOCK_S = 3.0
+
+
+Measure = Callable[[float, float, "int | None"], "ComparisonRun"]
 
 
 class ComparisonSetupError(Exception):
@@ -64,6 +70,26 @@ class VersionComparison:
     def run(self, *, test_duration: float | None = None, warmup_duration: float | None = None,
             users: int | None = None) -> ComparisonRun:
         settings = self.config.comparison
+        test_s = settings.test_duration if test_duration is None else float(test_duration)
+        warmup_s = settings.warmup_duration if warmup_duration is None else float(warmup_duration)
+        timings: dict[str, float] = {}
+        started = time.monotonic()
+        with self.provisioned(timings) as measure:
+            t0 = time.monotonic()
+            run = measure(test_s, warmup_s, users)
+            timings["load_s"] = time.monotonic() - t0
+        timings["total_s"] = time.monotonic() - started
+        details = {**run.result.details, "timings_s": {k: round(v, 2) for k, v in timings.items()}}
+        result = _with_details(run.result, details)
+        return ComparisonRun(result, run.load, run.timelines, run.stats, run.analysis_start_s, run.analysis_end_s,
+                             timings)
+
+    @contextlib.contextmanager
+    def provisioned(self, timings: dict[str, float] | None = None) -> Iterator[Measure]:
+        """Both versions up (built if needed) for the ``with`` block, removed at its end whatever happens.
+        Yields ``measure(test_s, warmup_s, users)`` → :class:`ComparisonRun`, callable several times
+        (benchmarks repeat measurements on the same pair of stacks)."""
+        settings = self.config.comparison
         if settings.old is None or settings.new is None:
             raise ComparisonSetupError(
                 "comparison.old and comparison.new are not configured"
@@ -72,33 +98,26 @@ class VersionComparison:
         if self.config.stack.url is not None:
             raise ComparisonSetupError("a comparison starts both versions itself: it needs compose files "
                                        "(stack.compose), not a running target (stack.url / --blissful-url)")
-        test_s = settings.test_duration if test_duration is None else float(test_duration)
-        warmup_s = settings.warmup_duration if warmup_duration is None else float(warmup_duration)
-        timings: dict[str, float] = {}
-        started = time.monotonic()
+        timings = {} if timings is None else timings
         projects = {side: f"{self.project_prefix}-{side}" for side in SIDES}
         workdir = Path(tempfile.mkdtemp(prefix="blissful-compare-"))
+        started = time.monotonic()
         try:
             versions = self._resolve({"old": settings.old, "new": settings.new})
             timings["build_s"] = time.monotonic() - started
             t0 = time.monotonic()
             stacks = self._provision(versions, projects, workdir)
             timings["up_s"] = time.monotonic() - t0
-            t0 = time.monotonic()
-            run = self._measure(versions, stacks, test_s, warmup_s, users)
-            timings["load_s"] = time.monotonic() - t0
+
+            def measure(test_s: float, warmup_s: float, users: int | None = None) -> ComparisonRun:
+                return self._measure(versions, stacks, test_s, warmup_s, users)
+
+            yield measure
         finally:
             t0 = time.monotonic()
             self._down(projects)
             timings["down_s"] = time.monotonic() - t0
-            import shutil
-
             shutil.rmtree(workdir, ignore_errors=True)
-        timings["total_s"] = time.monotonic() - started
-        details = {**run.result.details, "timings_s": {k: round(v, 2) for k, v in timings.items()}}
-        result = _with_details(run.result, details)
-        return ComparisonRun(result, run.load, run.timelines, run.stats, run.analysis_start_s, run.analysis_end_s,
-                             timings)
 
     # ------------------------------------------------------------------------------------------ steps
     def _resolve(self, versions: Mapping[str, Any]) -> dict[str, ResolvedVersion]:
@@ -307,11 +326,15 @@ def _metric_samples(timelines: Mapping[str, Timeline], starts: Sequence[float], 
                       per_block_values("old", lambda w: 100.0 * w.error_rate),
                       per_block_values("new", lambda w: 100.0 * w.error_rate)),
     ]
-    epochs = [start_epoch + s for s in starts]
+    # Docker hands out about one stats sample per container and second (fewer on a busy engine): CPU and memory
+    # blocks are at least STATS_BLOCK_S long, so that each holds samples of every container.
+    stats_block_s = max(block_s, STATS_BLOCK_S)
+    stats_starts = [first + i * stats_block_s for i in range(int((last - first) // stats_block_s))]
+    epochs = [start_epoch + s for s in stats_starts]
     cpu: dict[str, list[float]] = {}
     memory: dict[str, list[float]] = {}
     for side in SIDES:
-        cpu[side], memory[side] = per_block(stats[side], epochs, block_s, containers[side])
+        cpu[side], memory[side] = per_block(stats[side], epochs, stats_block_s, containers[side])
 
     def mean(values: Sequence[float]) -> float | None:
         return sum(values) / len(values) if values else None
