@@ -146,3 +146,18 @@ def test_result_renders() -> None:
     data = result.to_dict()
     assert data["recommendation"] == KEEP and data["metrics"][0]["outcome"] == "worse"
     assert "98% CI" in result.metric("p95_latency_ms").change_text()
+
+
+def test_comparison_wiring_stays_light_and_follows_the_result_protocol() -> None:
+    import subprocess
+    import sys
+
+    import pytest_blissful
+
+    code = ("import sys, pytest_blissful.plugin, pytest_blissful.fixtures_compare, pytest_blissful.grading.comparison;"
+            "print([m for m in ('scipy', 'numpy', 'docker', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+    for member in ("passed", "explain", "to_dict", "winner", "recommendation", "metrics"):
+        assert hasattr(pytest_blissful.ComparisonResult, member) or member in (
+            pytest_blissful.ComparisonResult.__dataclass_fields__)
