@@ -13,7 +13,7 @@ DELAY_S = float(os.environ.get("DELAY_MS") or 0) / 1000.0
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/hello" and DELAY_S:
             time.sleep(DELAY_S)
         body = b'{"status":"healthy"}' if self.path == "/health" else b'{"message":"Hello, World!"}'
