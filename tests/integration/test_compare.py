@@ -155,3 +155,43 @@ comparison:
     assert "| demo 1.0.0 | demo with N+1 | Keep old version | old |" in summary.read_text()
     svgs = [p for p in (tmp_path / "reports" / "allure-results").glob("*-attachment.svg")]
     assert any("series-new-p95" in p.read_text() for p in svgs)
+
+
+KILLED_RUN = """
+import os, sys
+sys.path.insert(0, {root!r})
+from pytest_blissful.config.schema import BlissfulConfig
+from pytest_blissful.flows.compare import VersionComparison
+from pytest_blissful.stack.ledger import Ledger
+config = BlissfulConfig.model_validate({config!r})
+VersionComparison(config, project_prefix={prefix!r}, owner_pid=os.getpid(), ledger=Ledger()).run()
+"""
+
+
+def test_a_sigkilled_comparison_is_cleaned_up_by_the_next_session(tmp_path: Path, isolated_state: Path) -> None:
+    import signal
+    import sys
+    import time
+
+    from pytest_blissful.stack.reaper import reap_orphans
+
+    config = _config(tmp_path, {"label": "tiny again"}, test_duration=120)
+    prefix = f"blissful-test-kill-{os.getpid()}"
+    script = KILLED_RUN.format(root=str(Path(__file__).parents[2]), prefix=prefix,
+                               config=config.model_dump(mode="json"))
+    child = subprocess.Popen([sys.executable, "-c", script],
+                             env={**os.environ, "BLISSFUL_STATE_DIR": str(isolated_state)})
+    try:
+        deadline = time.monotonic() + 120
+        while len(_leftovers(prefix)) < 2:  # both versions up (they then get load for 2 minutes)
+            assert child.poll() is None, "the comparison ended early"
+            assert time.monotonic() < deadline, "the two stacks did not come up"
+            time.sleep(0.5)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    entries = json.loads((isolated_state / "ledger.json").read_text())
+    assert sorted(entries) == [f"{prefix}-new", f"{prefix}-old"]
+    removed = reap_orphans(Ledger(isolated_state))
+    assert sorted(removed) == [f"{prefix}-new", f"{prefix}-old"]
+    assert _leftovers(prefix) == []
