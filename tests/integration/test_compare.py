@@ -144,7 +144,7 @@ comparison:
     result.stdout.fnmatch_lines([
         "*blissful: version comparison*",
         "*Metric*| Old*| New*| Change (98% CI)*| Winner*",
-        "*p95 latency [[]GET /greetings[]] \\**old ✓ (critical)*",
+        "p95 latency [[]GET /greetings[]] [*]*| old ✓ (critical)*",
         "Recommendation: Keep old version — winner: old version, with 98% confidence*",
     ])
     import jsonschema
