@@ -209,13 +209,21 @@ class VersionComparison:
         start_s = math.ceil(warmup_s)
         count = int((min(load.duration_s, total_s) - start_s) // block_s)
         starts = [start_s + i * block_s for i in range(max(count, 0))]
+        warnings = list(load.warnings) + [f"docker stats: {e}" for e in sampler.errors]
+        answered = {side: [timelines[side].window(s, s + block_s).requests > 0 for s in starts] for side in SIDES}
+        stalled = [s for s, old, new in zip(starts, answered["old"], answered["new"], strict=True)
+                   if not old and not new]
+        if stalled:  # nothing answered on either side: the generator (or the whole machine) stalled, not a version
+            warnings.append(f"{len(stalled)} block(s) of {block_s:g} s without any answer from either version "
+                            "(a stalled load generator or machine) were left out")
+            starts = [s for s in starts if s not in stalled]
+        for side, other in (("old", "new"), ("new", "old")):
+            alone = sum(1 for mine, theirs in zip(answered[side], answered[other], strict=True) if theirs and not mine)
+            if alone:
+                invalid.append(f"the {side} version answered no request in {alone} block(s) of {block_s:g} s "
+                               f"while the {other} version did")
         samples = _metric_samples(timelines, starts, block_s, sampler.samples, containers, load.timeline.start_epoch,
                                   settings.include_chaos)
-        for side in SIDES:
-            empty = [s for s in starts if timelines[side].window(s, s + block_s).requests == 0]
-            if empty:
-                invalid.append(f"the {side} version answered no request in {len(empty)} block(s) of {block_s:g} s")
-        warnings = list(load.warnings) + [f"docker stats: {e}" for e in sampler.errors]
         thresholds = settings.thresholds.model_dump()
         result = compare(
             samples, old_label=versions["old"].label, new_label=versions["new"].label,

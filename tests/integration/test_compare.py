@@ -69,7 +69,8 @@ def test_the_grade_follows_the_regression_switch(tmp_path: Path, isolated_state:
     hello = result.metric("p95_latency_ms[GET /hello]")
     assert hello.outcome == "worse" and hello.ci_low is not None and hello.ci_low > 0, result.explain()
     assert result.metric("p95_latency_ms[GET /health]").outcome != "worse", result.explain()
-    assert slower.timelines["new"].requests > 0 and slower.timelines["old"].requests == slower.timelines["new"].requests
+    old_requests, new_requests = slower.timelines["old"].requests, slower.timelines["new"].requests
+    assert new_requests > 0 and abs(old_requests - new_requests) <= 4  # the same requests (the stop cuts ≤ 1 per user)
 
 
 def test_bad_input_fails_clearly_and_leaves_nothing(tmp_path: Path, isolated_state: Path) -> None:
