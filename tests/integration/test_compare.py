@@ -62,7 +62,7 @@ def test_the_grade_follows_the_regression_switch(tmp_path: Path, isolated_state:
     assert same.metric("cpu_percent").blocks[0] >= 2, same.explain()  # Docker stats: CPU % per 3 s block
     assert same.metric("memory_mb").new is not None and same.metric("memory_mb").new > 1
 
-    slower = _run(_config(tmp_path, {"label": "tiny +60 ms", "env": {"DELAY_MS": "60"}}), isolated_state, "ab")
+    slower = _run(_config(tmp_path, {"label": "tiny +200 ms", "env": {"DELAY_MS": "200"}}), isolated_state, "ab")
     result = slower.result
     assert result.recommendation == KEEP, result.explain()
     assert result.winner == "old", result.explain()
