@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.grading.comparison import ComparisonResult
     from pytest_blissful.grading.fmea import FmeaResult
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.grading.thresholds import ThresholdReport
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "BlissfulConfig": "pytest_blissful.config.schema",
     "ChaosResult": "pytest_blissful.chaos.runner",
+    "ComparisonResult": "pytest_blissful.grading.comparison",
     "FmeaResult": "pytest_blissful.grading.fmea",
     "LoadResult": "pytest_blissful.load._result",
     "Scorecard": "pytest_blissful.grading.scorecard",
@@ -36,6 +38,7 @@ __all__ = [
     "STAGES",
     "BlissfulConfig",
     "ChaosResult",
+    "ComparisonResult",
     "FmeaResult",
     "LoadResult",
     "Scorecard",

@@ -143,6 +143,42 @@ class ComparisonThresholds(_Section):
     min_resilience_score: float = Field(default=80.0, ge=0, le=100)
 
 
+class VersionConfig(_Section):
+    """One side of a comparison ("old" or "new"): an image, a git ref built into one, and/or compose variables."""
+
+    image: str | None = Field(default=None, description="image reference used for comparison.services")
+    ref: str | None = Field(default=None, description="git ref of the service repo, built with `docker build`")
+    repo: Path | None = Field(default=None, description="git repository of ref (default: the config file's repo)")
+    context: Path = Field(default=Path("."), description="build context inside the repository (for ref)")
+    dockerfile: Path | None = Field(default=None, description="Dockerfile inside the context (default: Dockerfile)")
+    build_args: dict[str, str] = Field(default_factory=dict, description="--build-arg values (for ref)")
+    env: dict[str, str] = Field(default_factory=dict, description="compose variables of this side")
+    label: str | None = Field(default=None, description="name shown in reports (default: image, ref or side)")
+
+    @field_validator("ref", "image")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _image_or_ref(self) -> VersionConfig:
+        if self.image is not None and self.ref is not None:
+            raise ValueError("give either image or ref, not both")
+        return self
+
+
+def _check_metric_names(names: list[str]) -> list[str]:
+    from pytest_blissful.grading.comparison import ComparisonError, check_metric_names
+
+    try:
+        check_metric_names(names)
+    except ComparisonError as exc:
+        raise ValueError(str(exc)) from None
+    return names
+
+
 class ComparisonConfig(_Section):
     warmup_duration: Seconds = Field(default=30.0, ge=0)
     test_duration: Seconds = Field(default=300.0, gt=0)
@@ -150,9 +186,20 @@ class ComparisonConfig(_Section):
     include_chaos: bool = False
     thresholds: ComparisonThresholds = Field(default_factory=ComparisonThresholds)
     auto_promote: bool = False
-    critical_metrics: list[str] = Field(
+    critical_metrics: Annotated[list[str], AfterValidator(_check_metric_names)] = Field(
         default_factory=lambda: ["p95_latency_ms", "error_rate_percent", "resilience_score"]
     )
+    old: VersionConfig | None = Field(default=None, description="the running version (default for the demo)")
+    new: VersionConfig | None = Field(default=None, description="the candidate version")
+    services: list[str] = Field(
+        default_factory=list, description="compose services that run the version's image (for image / ref)"
+    )
+    block_duration: Seconds = Field(default=5.0, gt=0, description="length of one block of the statistics")
+    tolerance_percent: float = Field(
+        default=5.0, ge=0, le=100, description="practical effect: smaller relative shifts are 'no difference'"
+    )
+    mix: dict[str, int] = Field(default_factory=dict, description="load mix (default: load.mix, demo: its mix)")
+    build_timeout: Seconds = Field(default=600.0, gt=0, description="limit of one `docker build` (ref)")
 
 
 class CanaryStep(_Section):
@@ -193,6 +240,15 @@ DEMO_CHAOS_TARGETS = {
 DEMO_CHAOS_MIX = {
     "GET /hello": 4, "GET /hello/{name}": 2, "GET /greetings": 2, "GET /dependency": 2, "GET /health": 1,
 }
+DEMO_COMPARE_MIX = {"GET /hello": 3, "GET /hello/{name}": 1, "GET /greetings": 2, "GET /health": 1}
+# The demo comparison fits a shared 2-core machine: two stacks at once, a few users, a minute of load.
+DEMO_COMPARISON = {
+    "warmup_duration": 5.0, "test_duration": 60.0, "concurrent_users": 8, "services": ["app1", "app2"],
+    "old": {"env": {"APP_VERSION": "1.0.0"}, "label": "demo 1.0.0"},
+    "new": {"env": {"APP_VERSION": "1.1.0"}, "label": "demo 1.1.0"},
+    "thresholds": {"min_throughput_rps": 50.0},
+    "mix": DEMO_COMPARE_MIX,
+}
 
 
 class BlissfulConfig(_Section):
@@ -232,3 +288,11 @@ class BlissfulConfig(_Section):
                 "mix": self.chaos.mix or dict(DEMO_CHAOS_MIX),
             })
             object.__setattr__(self, "chaos", chaos)
+        self._demo_comparison()
+
+    def _demo_comparison(self) -> None:
+        """Demo defaults for every comparison key the file leaves out (thresholds key by key)."""
+        given = self.comparison.model_dump(exclude_unset=True)
+        merged = {**DEMO_COMPARISON, **given}
+        merged["thresholds"] = {**DEMO_COMPARISON["thresholds"], **given.get("thresholds", {})}  # type: ignore[dict-item]
+        object.__setattr__(self, "comparison", ComparisonConfig.model_validate(merged))

@@ -29,7 +29,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from collections.abc import Callable, Mapping  # noqa: E402
-from typing import Any, TextIO  # noqa: E402
+from typing import Any, ClassVar, TextIO  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
@@ -61,6 +61,18 @@ class _Endpoint:
             client.request("POST", self.path, name=self.name, json={"message": "blissful", "n": random.random()})
         else:
             client.request(self.method, self.path, name=self.name)
+
+    def call_sides(self, client: Any, sides: list[tuple[str, str]]) -> None:
+        """The same request to every side (``[(side, base_url), ...]``, in the order given), recorded as
+        ``"[side] /path"``: identical, interleaved load on several versions of a service."""
+        path = self.path.replace("{name}", random.choice(_NAMES)) if "{name}" in self.path else self.path
+        body = {"message": "blissful", "n": random.random()} if self.method == "POST" and path == "/echo" else None
+        for side, base in sides:
+            name = f"[{side}] {self.name}"
+            if body is not None:
+                client.request(self.method, base + path, name=name, json=body)
+            else:
+                client.request(self.method, base + path, name=name)
 
 
 def _weighted(mix: Mapping[str, int] | None) -> tuple[list[_Endpoint], list[float]]:
@@ -95,13 +107,40 @@ def builtin_user(mix: Mapping[str, int] | None) -> type[User]:
     return BlissfulUser
 
 
+class PairedUser(FastHttpUser):
+    """Comparison user: each task picks one weighted request and sends it to every side, in an order that
+    alternates at random (so neither side is always second), no think time."""
+
+    wait_time = constant(0)
+    host = "http://127.0.0.1"
+    endpoints, cum_weights = _weighted(None)
+    sides: ClassVar[list[tuple[str, str]]] = []
+
+    @task
+    def paired(self) -> None:
+        endpoint = random.choices(self.endpoints, cum_weights=self.cum_weights)[0]
+        order = list(self.sides)
+        random.shuffle(order)
+        endpoint.call_sides(self.client, order)
+
+
+def paired_user(mix: Mapping[str, int] | None, sides: Mapping[str, str]) -> type[User]:
+    PairedUser.endpoints, PairedUser.cum_weights = _weighted(mix)
+    PairedUser.sides = [(name, url.rstrip("/")) for name, url in sides.items()]
+    return PairedUser
+
+
 def user_classes(cfg: Mapping[str, Any]) -> list[type[User]]:
     if cfg.get("locustfile"):
         classes, _shapes = load_locustfile(str(cfg["locustfile"]))
         if not classes:
             raise ValueError(f"no User classes found in {cfg['locustfile']}")
         return list(classes.values())
-    BlissfulUser.network_timeout = BlissfulUser.connection_timeout = float(cfg.get("request_timeout_s") or 5.0)
+    timeout = float(cfg.get("request_timeout_s") or 5.0)
+    if cfg.get("sides"):
+        PairedUser.network_timeout = PairedUser.connection_timeout = timeout
+        return [paired_user(cfg.get("mix"), cfg["sides"])]
+    BlissfulUser.network_timeout = BlissfulUser.connection_timeout = timeout
     return [builtin_user(cfg.get("mix"))]
 
 

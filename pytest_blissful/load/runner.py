@@ -142,6 +142,7 @@ class LoadHandle:
         master_port: int | None,
         worker_timeout_s: float,
         request_timeout_s: float = 5.0,
+        sides: Mapping[str, str] | None = None,
     ) -> None:
         self.target_url = target_url
         self.users = users
@@ -184,6 +185,7 @@ class LoadHandle:
             "mix": dict(mix) if mix is not None else None,
             "request_timeout_s": request_timeout_s,
             "parent_pid": os.getpid(),
+            "sides": dict(sides) if sides else None,
         }
         if not distributed:
             self._spawn("local", {**base, "role": "local", "out": str(self._out_path)})
@@ -481,11 +483,21 @@ def start_load(
     master_port: int | None = None,
     worker_timeout_s: float = 60.0,
     request_timeout_s: float = 5.0,
+    sides: Mapping[str, str] | None = None,
 ) -> LoadHandle:
     """Start load in the background and return at once (see :func:`run_load` for the arguments).
 
     ``progress`` is called from ``handle.poll()``/``wait()``/``result()``, i.e. only when you call them.
+
+    ``sides`` (``{"old": url, "new": url}``, built-in user only): every request goes to each side in turn, in a
+    random order per request, and is recorded under ``"METHOD [side] /path"``; ``target_url`` is then only a
+    label. Split the result with ``timeline.select_side(name)``.
     """
+    if sides:
+        if locustfile is not None:
+            raise ValueError("sides= works with the built-in user only, not with a locustfile")
+        for url in sides.values():
+            check_target(url, allowed_hosts)
     path, slo_tuple = _validate(
         target_url, users, duration_s, rate, workers, remote_workers, locustfile, mix, slos, allowed_hosts
     )
@@ -505,6 +517,7 @@ def start_load(
         master_port=master_port,
         worker_timeout_s=worker_timeout_s,
         request_timeout_s=request_timeout_s,
+        sides=sides,
     )
 
 

@@ -451,6 +451,28 @@ class Timeline:
             duration_s=max([self.duration_s, *(o.duration_s for o in others)]),
         )
 
+    def select_side(self, side: str) -> Timeline:
+        """The requests recorded as ``"METHOD [side] /path"`` (load sent to several sides at once), renamed to
+        ``"METHOD /path"``, with the totals of that side only. Dropped requests (arrival-rate mode) belong to no
+        side and are left out."""
+        tag = f"[{side}] "
+        builder = TimelineBuilder(self.start_epoch)
+        fragment: dict[tuple[int, str], _Cell] = {}
+        for (second, endpoint), cell in self._cells.items():
+            method, _, rest = endpoint.partition(" ")
+            if endpoint == TOTAL or not rest.startswith(tag):
+                continue
+            fragment[(second, f"{method} {rest[len(tag):]}")] = cell
+            total = fragment.get((second, TOTAL))
+            if total is None:
+                total = fragment[(second, TOTAL)] = _Cell()
+            total.add(cell)
+        for cell in fragment.values():
+            cell.seal()
+        builder.add(Timeline(self.start_epoch, cells=fragment))
+        return builder.build(start_monotonic=None if math.isnan(self.start_monotonic) else self.start_monotonic,
+                             duration_s=self.duration_s)
+
     def with_timing(self, *, start_monotonic: float | None = None, duration_s: float | None = None) -> Timeline:
         return Timeline(
             self.start_epoch,

@@ -1,0 +1,130 @@
+"""How well the old-vs-new comparison decides, on the demo stack (real Docker, real Locust).
+
+Figures (goals from the comparison issue):
+
+1. A/A — the same image on both sides, N runs: how many are declared different (any metric row better/worse).
+   Goal: ≤ 1 of 20.
+2. +20 % p95 on one endpoint — the new version waits 20 % of the old version's measured p95 of GET /greetings
+   longer on that endpoint (``REGRESSION_DELAY_MS``, sized from an A/A calibration run), N runs of ≤ 60 s of
+   load each: how many flag ``p95 latency [GET /greetings]`` as worse. Goal: ≥ 19 of 20.
+3. Whole demo comparison (build/up of both stacks, warm-up + load, down): wall time. Goal: ≤ 3 min.
+
+Figures 1 and 2 repeat the measurement on one pair of stacks per figure (each run is an independent load run
+with its own warm-up); figure 3 is one complete ``VersionComparison.run()``.
+
+    BLISSFUL_DEMO_TAG=compare .venv/bin/python bench/compare_power.py --runs 20 --duration 60
+    .venv/bin/python bench/compare_power.py --runs 5 --duration 30     # quicker, fewer runs
+
+Timing figures on a shared, busy machine are noisy: the script prints the load average with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pytest_blissful.config.schema import BlissfulConfig
+from pytest_blissful.flows.compare import VersionComparison
+
+ENDPOINT = "GET /greetings"
+
+
+def _config(args: argparse.Namespace, new_env: dict[str, str]) -> BlissfulConfig:
+    return BlissfulConfig.model_validate({"comparison": {
+        "test_duration": args.duration, "warmup_duration": args.warmup, "block_duration": args.block,
+        "concurrent_users": args.users,
+        "old": {"label": "demo", "env": {"APP_VERSION": "1.0.0"}},
+        "new": {"label": "demo'", "env": {"APP_VERSION": "1.0.0", **new_env}},
+    }})
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _flow(config: BlissfulConfig, name: str) -> VersionComparison:
+    return VersionComparison(config, project_prefix=f"blissful-bench-{name}-{os.getpid()}", owner_pid=os.getpid(),
+                             progress=lambda m: print("   ", m, flush=True))
+
+
+def different(rows: Any) -> list[str]:
+    return [f"{m.name}: {m.outcome} {m.change_text()}" for m in rows if m.outcome in ("better", "worse")]
+
+
+def figure_aa(args: argparse.Namespace) -> float:
+    print(f"\n[1] A/A: same image both sides, {args.runs} runs of {args.duration:g} s ({_load()})", flush=True)
+    declared = 0
+    p95s: list[float] = []
+    with _flow(_config(args, {}), "aa").provisioned() as measure:
+        for i in range(args.runs):
+            run = measure(args.duration, args.warmup, args.users)
+            diff = different(run.result.metrics)
+            declared += bool(diff)
+            row = run.result.metric(f"p95_latency_ms[{ENDPOINT}]")
+            if row.old:
+                p95s.append(row.old)
+            print(f"  run {i + 1:2d}: {run.result.recommendation:28s} different: {', '.join(diff) or 'none'}"
+                  f"  ({_load()})", flush=True)
+    print(f"A/A declared different: {declared} of {args.runs} (goal ≤ 1 of 20)")
+    return sorted(p95s)[len(p95s) // 2] if p95s else 10.0
+
+
+def figure_regression(args: argparse.Namespace, baseline_p95_ms: float) -> None:
+    delay = round(0.2 * baseline_p95_ms, 2)
+    print(f"\n[2] +20% p95 on {ENDPOINT}: REGRESSION_DELAY_MS={delay} (20% of its A/A p95 {baseline_p95_ms:.2f} ms), "
+          f"{args.runs} runs of {args.duration:g} s ({_load()})", flush=True)
+    detected = 0
+    ratios = []
+    with _flow(_config(args, {"REGRESSION_DELAY_MS": str(delay)}), "reg").provisioned() as measure:
+        for i in range(args.runs):
+            run = measure(args.duration, args.warmup, args.users)
+            row = run.result.metric(f"p95_latency_ms[{ENDPOINT}]")
+            detected += row.outcome == "worse"
+            ratio = (row.new or 0) / row.old if row.old else float("nan")
+            ratios.append(ratio)
+            print(f"  run {i + 1:2d}: {row.outcome:26s} observed p95 new/old {ratio:.2f}  {row.change_text()}  "
+                  f"→ {run.result.recommendation} ({_load()})", flush=True)
+    print(f"+20% p95 regression detected: {detected} of {args.runs} (goal ≥ 19 of 20); observed p95 ratio median "
+          f"{sorted(ratios)[len(ratios) // 2]:.2f}")
+
+
+def figure_whole(args: argparse.Namespace) -> None:
+    print(f"\n[3] whole demo comparison: warm-up {args.warmup:g} s + {args.whole_duration:g} s of load ({_load()})",
+          flush=True)
+    started = time.monotonic()
+    run = _flow(_config(args, {}), "whole").run(test_duration=args.whole_duration, warmup_duration=args.warmup)
+    took = time.monotonic() - started
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in run.timings.items())
+    print(f"whole demo comparison: {took:.1f} s ({steps}) — {run.result.recommendation} (goal ≤ 180 s; {_load()})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load per run")
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--block", type=float, default=5.0)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--whole-duration", type=float, default=60.0)
+    parser.add_argument("--only", choices=["aa", "regression", "whole"], action="append")
+    parser.add_argument("--baseline-p95-ms", type=float, default=None,
+                        help="p95 of GET /greetings to size the +20%% regression from (default: the A/A figure's)")
+    args = parser.parse_args()
+    only = set(args.only or ["aa", "regression", "whole"])
+    baseline = args.baseline_p95_ms or 10.0
+    if "aa" in only:
+        baseline = args.baseline_p95_ms or figure_aa(args)
+    if "regression" in only:
+        figure_regression(args, baseline)
+    if "whole" in only:
+        figure_whole(args)
+
+
+if __name__ == "__main__":
+    main()
