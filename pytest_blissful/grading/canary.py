@@ -559,9 +559,12 @@ class CanaryResult:
 
     @property
     def detected_at(self) -> float | None:
-        """When the analysis first saw the failure (the first Failed/Error measurement, dry runs excluded)."""
+        """When the analysis first saw the failure: the first Failed measurement (dry runs excluded).
+
+        An Error (no data, provider down) is not a detection: it aborts the rollout as in Argo, but a drill
+        that ended on Errors alone did not show that the analysis sees the failure."""
         for m in self.measurements:
-            if not m.dry_run and m.phase in (Phase.FAILED, Phase.ERROR):
+            if not m.dry_run and m.phase is Phase.FAILED:
                 return m.finished_at
         return None
 
@@ -571,7 +574,9 @@ class CanaryResult:
             return "inconclusive"
         if self.drill is None:
             return "pass" if self.outcome == "promoted" and self.analysis_phase is Phase.SUCCESSFUL else "fail"
-        if self.outcome != "aborted" or self.detected_at is None or self.rollback is None:
+        if self.outcome == "aborted" and self.detected_at is None:
+            return "inconclusive"  # aborted on measurement errors: the failure itself was never measured
+        if self.outcome != "aborted" or self.rollback is None:
             return "fail"
         done = self.rollback.completed_s
         return "pass" if done is not None and done <= self.rollback_slo_s else "fail"
@@ -584,6 +589,8 @@ class CanaryResult:
     def reason(self) -> str:
         v = self.verdict
         if v == "inconclusive":
+            if self.outcome == "aborted":
+                return f"aborted on measurement errors, no Failed measurement: {self.message}"
             return f"paused on an Inconclusive analysis: {self.message or 'no decision'}"
         if self.drill is None:
             if v == "pass":

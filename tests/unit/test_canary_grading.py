@@ -206,6 +206,9 @@ def test_drill_verdict_needs_detection_abort_and_fast_rollback() -> None:
     assert _result("aborted", Phase.FAILED, drill, slow, failed).verdict == "fail"
     # switched off: the analysis never detects the failure → the drill fails
     assert _result("promoted", Phase.SUCCESSFUL, drill).verdict == "fail"
+    # aborted on Errors alone (no data): not a detection → inconclusive, never a pass
+    errors = (_m(Phase.ERROR, 10.0),) * 5
+    assert _result("aborted", Phase.ERROR, drill, fast, errors).verdict == "inconclusive"
 
 
 def test_weights_must_increase_and_stay_within_100() -> None:
