@@ -25,10 +25,11 @@ CANARY_SECTION = "blissful canary"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("blissful", "resilience testing (pytest-blissful)")
     group.addoption("--blissful-simulate-failure", metavar="KIND=VALUE", default=None,
-                    help="rollback drill of the canary suite: make the canary misbehave, e.g. error-rate=5% or "
-                         "p95-latency=500ms (default: error-rate=5%).")
+                    help="rollback drill of the canary suite: make the canary misbehave, e.g. error-rate=5%% or "
+                         "p95-latency=500ms (default: error-rate=5%%).")
 
 
+@pytest.hookimpl(trylast=True)  # after the plugin validated the configuration file itself
 def pytest_configure(config: pytest.Config) -> None:
     value = config.getoption("blissful_simulate_failure", None)
     if value:
@@ -37,6 +38,19 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             DrillRequest.parse(value)
         except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    # Argo manifests named in canary: are read now, so that a mistake in them is a usage error too
+    from pytest_blissful.plugin import _config_location, blissful_config
+
+    path, _ = _config_location(config)
+    if path is not None and blissful_config(config).canary.rollout is not None:
+        from pytest_blissful.config.argo import plan_from_config
+        from pytest_blissful.config.discovery import ConfigError
+
+        cfg = blissful_config(config)
+        try:
+            plan_from_config(cfg.canary, str(path), cfg.base_dir)
+        except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
 
 

@@ -64,6 +64,7 @@ BUILTIN_FIGURES: Final[dict[str, tuple[str, str]]] = {
 }
 _THRESHOLD: Final = re.compile(r"^\s*(<=|>=|<|>|==|!=)\s*(-?\d+(?:\.\d+)?)\s*(%|ms|s|/s|rps)?\s*$")
 _KNOWN_PROVIDERS: Final = ("prometheus", "blissful")
+_ARG: Final = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 
 
 def parse_metric_threshold(text: str) -> tuple[str, float, str]:
@@ -117,6 +118,8 @@ def _spec_metric(metric: Any, analysis: Any, provider: str, where: str) -> Metri
     elif chosen == "blissful":
         raise ConfigError(f"{where}.query: the blissful provider reads built-in figures only; "
                           f"use provider: prometheus for PromQL")
+    if chosen == "prometheus":
+        query = _ARG.sub(lambda m: BUILTIN_ARGS.get(m.group(1), m.group(0)), query)
     success, failure = metric.success_condition, metric.failure_condition
     if metric.threshold is not None and success is None and failure is None:
         op, number, _unit = parse_metric_threshold(metric.threshold)
@@ -322,7 +325,7 @@ def _substitute(query: str, args: Mapping[str, str], where: _Where, key: str) ->
             raise where.error(key, f"{{{{args.{name}}}}} is not a known argument ({', '.join(sorted(args))})")
         return args[name]
 
-    return re.sub(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}", repl, query)
+    return _ARG.sub(repl, query)
 
 
 def _opt_str(value: Any) -> str | None:
