@@ -322,7 +322,10 @@ def _worse_run(current: Phase, run: AnalysisRun) -> Phase:
 
 # ============================================================================================ Docker driver
 def canary_compose_file() -> Path:
-    return Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "canary" / "compose.yaml"
+    """The demo's canary recipe: shipped inside the wheel, or the repository's fixtures/ in a checkout."""
+    from pytest_blissful.stack.compose import demo_compose_file
+
+    return demo_compose_file().parent / "canary" / "compose.yaml"
 
 
 _LOCUSTFILE: Final = Path(__file__).with_name("_canary_locustfile.py")
