@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.grading.canary import CanaryResult
     from pytest_blissful.grading.fmea import FmeaResult
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.grading.thresholds import ThresholdReport
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "BlissfulConfig": "pytest_blissful.config.schema",
+    "CanaryResult": "pytest_blissful.grading.canary",
     "ChaosResult": "pytest_blissful.chaos.runner",
     "FmeaResult": "pytest_blissful.grading.fmea",
     "LoadResult": "pytest_blissful.load._result",
@@ -35,6 +37,7 @@ _EXPORTS = {
 __all__ = [
     "STAGES",
     "BlissfulConfig",
+    "CanaryResult",
     "ChaosResult",
     "FmeaResult",
     "LoadResult",
