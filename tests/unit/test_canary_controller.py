@@ -145,3 +145,15 @@ def test_renderers_and_schema(tmp_path: Any) -> None:
 
     svg = canary_chart_svg(data)
     assert svg.lstrip().startswith(("<?xml", "<svg")) and "series-canary-share" in svg and "marker-detected" in svg
+
+
+def test_unreachable_prometheus_is_a_measurement_error_not_a_crash() -> None:
+    import socket
+
+    from pytest_blissful.flows.canary_prometheus import PrometheusProvider
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(MeasurementError, match="unreachable"):
+        PrometheusProvider(f"http://127.0.0.1:{port}", timeout_s=1.0).query("up")
