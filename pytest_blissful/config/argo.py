@@ -53,10 +53,13 @@ BUILTIN_ARGS: Final = {"version": "canary", "canary-version": "canary", "stable-
 
 #: metric names of the spec's canary section → (figure of the blissful provider, PromQL scoped to the canary)
 BUILTIN_FIGURES: Final[dict[str, tuple[str, str]]] = {
-    "error-rate": ("error_rate", 'sum(rate(http_requests_total{version="{{args.version}}",status=~"5.*"}[5m])) / '
-                                 'sum(rate(http_requests_total{version="{{args.version}}"}[5m])) * 100'),
-    "success-rate": ("success_rate", '(1 - sum(rate(http_requests_total{version="{{args.version}}",status=~"5.*"}'
-                                     '[5m])) / sum(rate(http_requests_total{version="{{args.version}}"}[5m]))) * 100'),
+    # the spec's PromQL, scoped to the canary; `or vector(0)`: without any 5xx the numerator has no series at all
+    "error-rate": ("error_rate", '(sum(rate(http_requests_total{version="{{args.version}}",status=~"5.*"}[5m])) '
+                                 'or vector(0)) / sum(rate(http_requests_total{version="{{args.version}}"}[5m]))'
+                                 ' * 100'),
+    "success-rate": ("success_rate", '(1 - (sum(rate(http_requests_total{version="{{args.version}}",status=~"5.*"}'
+                                     '[5m])) or vector(0)) / sum(rate(http_requests_total{version="{{args.version}}"}'
+                                     '[5m]))) * 100'),
     "throughput": ("rps", 'sum(rate(http_requests_total{version="{{args.version}}"}[1m]))'),
     **{f"p{q}-latency": (f"p{q}", f"histogram_quantile(0.{q}, sum(rate(http_request_duration_seconds_bucket"
                                   f'{{version="{{{{args.version}}}}"}}[5m])) by (le)) * 1000')

@@ -58,7 +58,7 @@ def test_prometheus_provider_uses_the_spec_promql_scoped_to_the_canary(tmp_path:
     plan = plan_from_config(cfg.canary, "blissful.yaml", tmp_path)
     error_rate = plan.background[0]
     assert error_rate.provider == "prometheus"
-    assert 'http_requests_total{version="canary",status=~"5.*"}[5m]' in error_rate.query
+    assert 'http_requests_total{version="canary",status=~"5.*"}[5m])) or vector(0)' in error_rate.query
     assert error_rate.success_condition == "result[0] < 1.0"
 
 
