@@ -240,6 +240,7 @@ class RolloutController:
             self.progress(f"  measurement {spec.name}: {phase} {text}" + (f" ({message})" if message else ""))
             if after is not before and after in (Phase.FAILED, Phase.ERROR, Phase.INCONCLUSIVE):
                 self.state.decisive = self.state.decisive or m
+                return  # decided: the rollout reacts now, the other due metrics are not measured first
 
     def _wait(self, step: int, *, until: float | None, background: AnalysisRun | None,
               inline: AnalysisRun | None) -> str | None:
@@ -328,7 +329,7 @@ def canary_compose_file() -> Path:
     return demo_compose_file().parent / "canary" / "compose.yaml"
 
 
-_LOCUSTFILE: Final = Path(__file__).with_name("_canary_locustfile.py")
+_USERS: Final = 10
 CANARY_LEDGER_KIND: Final = "compose-project"  # reaped like any stack: `docker compose down` by project name
 
 
@@ -360,6 +361,7 @@ class DockerCanary:
         self._router: Any = None
         self._prometheus: PrometheusProvider | None = None
         self._load: Any = None
+        self._workdir = ""
         self._t0_mono = 0.0
         self._weights: list[tuple[float, int]] = []
         self.canary_stopped = False
@@ -402,10 +404,21 @@ class DockerCanary:
         return self
 
     def _start_load(self) -> None:
+        """Closed-model load: ``_USERS`` users at ``load_rate / _USERS`` requests/s each.  Each sample lands in
+        the second it was sent, so the split by version is exact even when a busy machine delays sending (an
+        open model would file a late request under its intended second, with the weight of a later step)."""
+        import tempfile
+
         from pytest_blissful.load.runner import start_load
 
-        self._load = start_load(self.router_url, users=max(10, int(self.load_rate // 5)), rate=self.load_rate,
-                                duration_s=self.load_duration_s, locustfile=_LOCUSTFILE, request_timeout_s=5.0)
+        self._workdir = tempfile.mkdtemp(prefix="blissful-canary-")
+        locustfile = Path(self._workdir, "canary_locustfile.py")
+        locustfile.write_text(
+            "from locust import constant_throughput\n"
+            "from pytest_blissful.flows._canary_locustfile import CanaryUser\n"
+            f"CanaryUser.wait_time = constant_throughput({self.load_rate / _USERS!r})\n", encoding="utf-8")
+        self._load = start_load(self.router_url, users=_USERS, duration_s=self.load_duration_s,
+                                locustfile=locustfile, request_timeout_s=5.0)
         deadline = time.monotonic() + 60
         while self._load.start_monotonic is None and time.monotonic() < deadline:
             self._load.poll()
@@ -421,6 +434,10 @@ class DockerCanary:
 
         if self._load is not None and self._load.running:
             self._load.stop()
+        if self._workdir:
+            import shutil
+
+            shutil.rmtree(self._workdir, ignore_errors=True)
         try:
             compose_down(self.project)
             Ledger().forget(self.project)
