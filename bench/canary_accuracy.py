@@ -50,8 +50,10 @@ def plan(pause_s: float, interval_s: float) -> RolloutPlan:
 def shares(result: CanaryResult) -> list[tuple[int, float, int]]:
     """(weight, observed canary share %, requests) over the seconds fully inside each step."""
     out = []
-    changes = [(w.at, w.weight) for w in result.weights]
-    for (start, weight), (end, _) in zip(changes, [*changes[1:], (result.duration_s, 0)], strict=True):
+    # from the router's confirmation of this weight to the request of the next one
+    changes = [(w.applied_at if w.applied_at is not None else w.at, w.at, w.weight) for w in result.weights]
+    ends = [asked for _, asked, _ in changes[1:]] + [result.duration_s]
+    for (start, _, weight), end in zip(changes, ends, strict=True):
         if weight in (0, 100):
             continue
         inside = [p for p in result.traffic if start + 1.0 <= p.at and p.at + 1.0 <= end]

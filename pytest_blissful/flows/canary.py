@@ -212,10 +212,11 @@ class RolloutController:
         return self._result(outcome)
 
     def _set_weight(self, weight: int, reason: str) -> None:
+        asked = self.now()
         self.driver.set_weight(weight)
         st = self.state
         st.weight, st.weight_since = weight, self.now()
-        st.weights.append(WeightChange(round(st.weight_since, 3), weight, reason))
+        st.weights.append(WeightChange(round(asked, 3), weight, reason, round(st.weight_since, 3)))
         self.progress(f"canary weight {weight}% ({reason})")
 
     def _start_run(self, name: str, metrics: Sequence[MetricSpec]) -> AnalysisRun:

@@ -36,7 +36,7 @@ class NginxRouter:
             lines.append(f"server {self.canary} weight={weight};")
         return "\n".join(lines) + "\n"
 
-    def set_weight(self, weight: int, timeout_s: float = 10.0) -> float:
+    def set_weight(self, weight: int, timeout_s: float = 30.0) -> float:
         """Apply ``weight`` (percent of requests to the canary); returns the monotonic time it took effect."""
         script = f"printf '%s' '{self.config(weight)}' > /run/weights.conf.new && mv /run/weights.conf.new " \
                  "/run/weights.conf && nginx -t -q && nginx -s reload"

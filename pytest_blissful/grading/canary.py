@@ -481,9 +481,13 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class WeightChange:
+    """A weight change: ``at`` when it was asked for, ``applied_at`` when the router confirmed it (the switch
+    happened in between)."""
+
     at: float
     weight: int
     reason: str  # "step 0", "abort", "promote", ...
+    applied_at: float | None = None
 
 
 @dataclass(frozen=True)
