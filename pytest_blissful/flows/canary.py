@@ -139,8 +139,13 @@ class RolloutController:
     def status(self) -> list[StepRecord]:
         """Per step: weight, status, analysis (what has run so far, then the pending steps)."""
         done = len(self.state.steps)
-        pending = [StepRecord(i, s.kind, _describe(s), self.state.weight, "Pending")
-                   for i, s in enumerate(self.plan.steps) if i >= done]
+        pending = []
+        planned = self.state.weight
+        for i, step in enumerate(self.plan.steps):
+            if isinstance(step, SetWeightStep):
+                planned = step.weight
+            if i >= done:  # a pending step shows the weight it would run at
+                pending.append(StepRecord(i, step.kind, _describe(step), planned, "Pending"))
         return [*self.state.steps, *pending]
 
     # -------------------------------------------------------------------------------------- run
