@@ -58,7 +58,7 @@ def shares(result: CanaryResult) -> list[tuple[int, float, int]]:
             continue
         inside = [p for p in result.traffic if start + 1.0 <= p.at and p.at + 1.0 <= end]
         total = sum(p.stable_requests + p.canary_requests for p in inside)
-        if total:
+        if total >= 20:  # a step cut short by an abort has too few requests to judge the split
             out.append((weight, 100.0 * sum(p.canary_requests for p in inside) / total, total))
     return out
 
