@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.grading.comparison import ComparisonResult
+    from pytest_blissful.grading.canary import CanaryResult
     from pytest_blissful.grading.fmea import FmeaResult
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.grading.thresholds import ThresholdReport
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "BlissfulConfig": "pytest_blissful.config.schema",
+    "CanaryResult": "pytest_blissful.grading.canary",
     "ChaosResult": "pytest_blissful.chaos.runner",
     "ComparisonResult": "pytest_blissful.grading.comparison",
     "FmeaResult": "pytest_blissful.grading.fmea",
@@ -37,6 +39,7 @@ _EXPORTS = {
 __all__ = [
     "STAGES",
     "BlissfulConfig",
+    "CanaryResult",
     "ChaosResult",
     "ComparisonResult",
     "FmeaResult",

@@ -26,7 +26,12 @@ if TYPE_CHECKING:
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.stack.manager import StackManager
 
-pytest_plugins = ["pytest_blissful.fixtures", "pytest_blissful.report.allure_hooks", "pytest_blissful.fixtures_compare"]
+pytest_plugins = [
+    "pytest_blissful.fixtures",
+    "pytest_blissful.report.allure_hooks",
+    "pytest_blissful.fixtures_compare",
+    "pytest_blissful.fixtures_canary",
+]
 
 RUN_ID_KEY = pytest.StashKey[str]()
 OWNER_PID_KEY = pytest.StashKey[int]()

@@ -207,25 +207,90 @@ class CanaryStep(_Section):
     pause: Seconds | None = None
 
 
+def _check_condition(expression: str | None) -> str | None:
+    if expression is None:
+        return None
+    from pytest_blissful.grading.expressions import ExpressionSyntaxError, parse_expression
+
+    try:
+        parse_expression(expression)
+    except ExpressionSyntaxError as exc:
+        raise ValueError(f"unparseable condition: {exc}") from None
+    return expression
+
+
+Condition = Annotated[str | None, AfterValidator(_check_condition)]
+
+
 class CanaryMetric(_Section):
+    """A metric of the spec's ``canary.analysis``: a name the plugin knows (error-rate, success-rate,
+    p50/p90/p95/p99-latency, throughput) with a threshold such as ``"< 1%"``/``"< 200ms"``, or your own
+    ``query`` (PromQL) with Argo's ``successCondition``/``failureCondition``."""
+
     name: str
-    threshold: str
-    query: str | None = None
+    threshold: str | None = None
+    query: str | None = Field(default=None, description="PromQL; absent or 'custom': the built-in figure for name")
+    provider: Literal["blissful", "prometheus"] | None = None
+    success_condition: Condition = Field(default=None, alias="successCondition")
+    failure_condition: Condition = Field(default=None, alias="failureCondition")
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, value: str | None) -> str | None:
+        if value is not None:
+            from pytest_blissful.config.argo import parse_metric_threshold
+
+            parse_metric_threshold(value)
+        return value
 
 
 class CanaryAnalysis(_Section):
     interval: Seconds = Field(default=30.0, gt=0)
-    failure_limit: int = Field(default=3, ge=0, alias="failureLimit")
-    metrics: list[CanaryMetric] = Field(default_factory=list)
+    count: int | None = Field(default=None, ge=0)
+    initial_delay: Seconds = Field(default=0.0, ge=0, alias="initialDelay")
+    failure_limit: int = Field(default=0, ge=-1, alias="failureLimit", description="Argo's default: 0")
+    inconclusive_limit: int = Field(default=0, ge=0, alias="inconclusiveLimit")
+    consecutive_error_limit: int = Field(default=4, ge=0, alias="consecutiveErrorLimit")
+    metrics: list[CanaryMetric] = Field(
+        default_factory=lambda: [CanaryMetric(name="error-rate", threshold="< 1%"),
+                                 CanaryMetric(name="p95-latency", threshold="< 200ms")]
+    )
 
 
 class CanaryConfig(_Section):
     enabled: bool = True
     steps: list[CanaryStep] = Field(
-        default_factory=lambda: [CanaryStep(weight=10), CanaryStep(weight=25), CanaryStep(weight=50),
-                                 CanaryStep(weight=100)]
+        default_factory=lambda: [CanaryStep(weight=10, pause=120.0), CanaryStep(weight=25, pause=120.0),
+                                 CanaryStep(weight=50, pause=300.0), CanaryStep(weight=100)]
     )
     analysis: CanaryAnalysis = Field(default_factory=CanaryAnalysis)
+    rollout: Path | None = Field(default=None, description="an Argo Rollout manifest (strategy.canary.steps)")
+    analysis_templates: list[Path] = Field(
+        default_factory=list, alias="analysisTemplates", description="Argo AnalysisTemplate manifests"
+    )
+    provider: Literal["auto", "blissful", "prometheus"] = Field(
+        default="auto", description="auto: Prometheus when a metric has a PromQL query, else the load timeline"
+    )
+    rollback_slo: Seconds = Field(default=30.0, gt=0, description="rollback must complete within this")
+    max_pause: Seconds | None = Field(default=None, gt=0, description="shorten every timed pause (quick CI runs)")
+    load_rate: float = Field(default=100.0, gt=0, description="requests/s sent through the router during a rollout")
+    stable_version: str = "1.0.0"
+    canary_version: str = "1.1.0"
+    compose: Path | None = Field(
+        default=None, description="compose recipe with services stable, canary, router (+ prometheus); "
+                                  "default: the demo's fixtures/demo/canary/compose.yaml"
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing(cls, steps: list[CanaryStep]) -> list[CanaryStep]:
+        previous = None
+        for i, step in enumerate(steps):
+            if previous is not None and step.weight <= previous:
+                raise ValueError(f"steps[{i}].weight {step.weight} does not increase on the previous weight "
+                                 f"{previous}; canary weights must go up, e.g. 10, 25, 50, 100")
+            previous = step.weight
+        return steps
 
 
 DEFAULT_SLOS = ("p95 < 200ms", "error_rate < 1%")
@@ -282,6 +347,13 @@ class BlissfulConfig(_Section):
                 "dependencies": ["postgres", "redis"],
             })
             object.__setattr__(self, "stack", demo)
+        if "canary" not in self.model_fields_set:
+            # the demo's quick rehearsal: the spec's steps and thresholds, pauses and interval shortened
+            quick = self.canary.model_copy(update={
+                "max_pause": 4.0,
+                "analysis": self.canary.analysis.model_copy(update={"interval": 2.0, "initial_delay": 2.0}),
+            })
+            object.__setattr__(self, "canary", quick)
         if not self.chaos.targets:
             chaos = self.chaos.model_copy(update={
                 "targets": dict(DEMO_CHAOS_TARGETS),

@@ -350,6 +350,15 @@ class LoadHandle:
                 raise self._fail(f"load generator did not start within {_STARTUP_TIMEOUT_S:.0f}s")
         return not self._done
 
+    def snapshot(self) -> Timeline | None:
+        """The timeline recorded so far (reads what the children sent); None before they reported their start.
+
+        For live decisions while the load runs (e.g. a canary analysis reading the last seconds)."""
+        self.poll()
+        if self._builder is None:
+            return None
+        return self._builder.build(start_monotonic=self._start_mono)
+
     def stop(self) -> None:
         """Stop the load now (the result covers what ran so far)."""
         if self._done or self._result is not None or self._error is not None:

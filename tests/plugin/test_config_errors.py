@@ -144,3 +144,24 @@ def test_unknown_scenario_option_is_a_usage_error(pytester: pytest.Pytester) -> 
 def test_unknown_scenario_in_config_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", blissful="chaos:\n  scenarios: [pod-kil]\n")
     _assert_usage_error(_run(pytester), "*chaos.scenarios in *blissful.yaml: unknown scenario 'pod-kil'*")
+
+
+def test_canary_weights_not_increasing_name_the_key(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", blissful="canary:\n  steps:\n    - {weight: 50}\n    - {weight: 20}\n")
+    result = _run(pytester)
+    _assert_usage_error(result, "*blissful.yaml:2: canary.steps: *20 does not increase*")
+
+
+def test_canary_unknown_provider_in_a_template_names_file_and_key(pytester: pytest.Pytester) -> None:
+    steps = "        - setWeight: 10\n        - analysis: {templates: [{templateName: t}]}\n"
+    pytester.makefile(".yaml", rollout="kind: Rollout\nspec:\n  strategy:\n    canary:\n      steps:\n" + steps)
+    pytester.makefile(".yaml", template="kind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n"
+                                        "    - name: m\n      provider: {newrelic: {query: x}}\n")
+    pytester.makefile(".yaml", blissful="canary:\n  rollout: rollout.yaml\n  analysisTemplates: [template.yaml]\n")
+    result = _run(pytester)
+    _assert_usage_error(result, "*template.yaml: spec.metrics[[]0[]].provider.newrelic: unknown metric provider*")
+
+
+def test_simulate_failure_syntax_is_checked(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, "--blissful-simulate-failure", "cpu=90%")
+    _assert_usage_error(result, "*--blissful-simulate-failure 'cpu=90%': use error-rate=5% or p95-latency=500ms*")

@@ -15,7 +15,8 @@ def test_help_documents_every_option(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*resilience testing (pytest-blissful)*"])
     for option in ("--blissful-config", "--blissful-url", "--blissful-stage", "--blissful-keep-stack",
-                   "--blissful-report-dir", "--blissful-scenario", "--blissful-allow-chaos"):
+                   "--blissful-report-dir", "--blissful-scenario", "--blissful-allow-chaos",
+                   "--blissful-simulate-failure"):
         result.stdout.fnmatch_lines([f"*{option}*"])
     result.stdout.fnmatch_lines(["*blissful_config*", "*blissful_report_dir*"])
 
@@ -29,7 +30,8 @@ def test_markers_list_the_six_stages(pytester: pytest.Pytester) -> None:
 
 def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--fixtures")
-    for name in ("blissful_config", "stack", "base_url", "http", "load_test", "fmea", "chaos_experiment", "scorecard"):
+    for name in ("blissful_config", "stack", "base_url", "http", "load_test", "fmea", "chaos_experiment", "scorecard",
+                 "canary"):
         result.stdout.fnmatch_lines([f"{name}*pytest_blissful*", "    *"])
 
 

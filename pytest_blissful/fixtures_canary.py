@@ -1,0 +1,245 @@
+"""The ``canary`` fixture and the ``--blissful-simulate-failure`` option (canary rollouts and rollback drills).
+
+Registered through ``pytest_plugins`` in :mod:`pytest_blissful.plugin`; imports only pytest at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.flows.canary import CanaryControls, RolloutController
+    from pytest_blissful.grading.canary import CanaryResult, DrillRequest, RolloutPlan, StepRecord
+
+CANARY_SECTION = "blissful canary"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("blissful", "resilience testing (pytest-blissful)")
+    group.addoption("--blissful-simulate-failure", metavar="KIND=VALUE", default=None,
+                    help="rollback drill of the canary suite: make the canary misbehave, e.g. error-rate=5%% or "
+                         "p95-latency=500ms (default: error-rate=5%%).")
+
+
+@pytest.hookimpl(trylast=True)  # after the plugin validated the configuration file itself
+def pytest_configure(config: pytest.Config) -> None:
+    value = config.getoption("blissful_simulate_failure", None)
+    if value:
+        from pytest_blissful.grading.canary import DrillRequest
+
+        try:
+            DrillRequest.parse(value)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    # Argo manifests named in canary: are read now, so that a mistake in them is a usage error too
+    from pytest_blissful.plugin import _config_location, blissful_config
+
+    path, _ = _config_location(config)
+    if path is not None and blissful_config(config).canary.rollout is not None:
+        from pytest_blissful.config.argo import plan_from_config
+        from pytest_blissful.config.discovery import ConfigError
+
+        cfg = blissful_config(config)
+        try:
+            plan_from_config(cfg.canary, str(path), cfg.base_dir)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def simulated_failure(config: pytest.Config) -> DrillRequest:
+    """The drill of ``--blissful-simulate-failure`` (default ``error-rate=5%``)."""
+    from pytest_blissful.grading.canary import DrillRequest
+
+    return DrillRequest.parse(config.getoption("blissful_simulate_failure", None) or "error-rate=5%")
+
+
+class Canary:
+    """Handle of the ``canary`` fixture: one rollout or drill at a time on the local Docker canary setup.
+
+    ``run()`` walks the plan (``canary:`` in blissful.yaml, or its Argo ``rollout``/``analysisTemplates``) and
+    returns a :class:`~pytest_blissful.grading.canary.CanaryResult`; ``drill(simulate=, value=)`` does the same
+    with a misbehaving canary.  ``status()``, ``promote()``, ``abort()``, ``pause()`` and ``resume()`` act on
+    the rollout that is running (call them from ``on_progress``, or from another thread after ``start()``).
+    """
+
+    def __init__(self, config: BlissfulConfig, plan: RolloutPlan, pytestconfig: pytest.Config,
+                 publish: Callable[[CanaryResult], None]) -> None:
+        from pytest_blissful.flows.canary import CanaryControls
+
+        self.config = config
+        self.plan = plan
+        self._pytestconfig = pytestconfig
+        self._publish = publish
+        self.controls: CanaryControls = CanaryControls()
+        self._controller: RolloutController | None = None
+        self._thread: threading.Thread | None = None
+        self._outcome: list[CanaryResult | BaseException] = []
+
+    # -------------------------------------------------------------------------------------------- runs
+    def run(self, *, max_pause: str | float | None = None, name: str | None = None,
+            on_progress: Callable[[str], None] | None = None) -> CanaryResult:
+        """Roll the canary out step by step under load; abort on a Failed/Error analysis, pause on Inconclusive."""
+        return self._run(None, max_pause, name or "canary", on_progress)
+
+    def drill(self, simulate: str = "error-rate", value: str = "5%", *, max_pause: str | float | None = None,
+              name: str | None = None, on_progress: Callable[[str], None] | None = None) -> CanaryResult:
+        """Rollback drill: the canary misbehaves (``error-rate`` ``5%``, ``p95-latency`` ``500ms``); passes when the
+        analysis detects it and the rollback completes within ``canary.rollback_slo``."""
+        from pytest_blissful.grading.canary import DrillRequest
+
+        request = DrillRequest.parse(f"{simulate}={value}")
+        return self._run(request, max_pause, name or f"drill {simulate}={value}", on_progress)
+
+    def start(self, *, drill: tuple[str, str] | None = None, max_pause: str | float | None = None) -> None:
+        """Run in a background thread; control it with promote/abort/pause/resume, collect it with ``wait()``."""
+        def target() -> None:
+            try:
+                result = self.drill(*drill, max_pause=max_pause) if drill else self.run(max_pause=max_pause)
+                self._outcome.append(result)
+            except BaseException as exc:  # handed to wait()
+                self._outcome.append(exc)
+
+        self._thread = threading.Thread(target=target, name="blissful-canary", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> CanaryResult:
+        if self._thread is None:
+            raise RuntimeError("canary.wait() without canary.start()")
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self.abort()
+            self._thread.join(60)
+            raise TimeoutError(f"the canary did not finish within {timeout} s (aborted)")
+        outcome = self._outcome.pop()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _run(self, drill: DrillRequest | None, max_pause: str | float | None, name: str,
+             on_progress: Callable[[str], None] | None) -> CanaryResult:
+        from pytest_blissful._durations import parse_duration
+        from pytest_blissful.flows.canary import CanaryControls, run_docker_canary
+        from pytest_blissful.plugin import OWNER_PID_KEY, RUN_ID_KEY, say
+
+        canary = self.config.canary
+        pause = parse_duration(max_pause) if max_pause is not None else canary.max_pause
+        self.controls = CanaryControls()
+
+        def progress(message: str) -> None:
+            say(self._pytestconfig, f"blissful: {message}")
+            if on_progress is not None:
+                on_progress(message)
+
+        def keep(controller: RolloutController) -> None:
+            self._controller = controller
+
+        compose = canary.compose
+        if compose is not None and not compose.is_absolute():
+            compose = self.config.base_dir / compose
+        result = run_docker_canary(
+            self.plan, name=name, drill=drill, max_pause_s=pause, controls=self.controls, progress=progress,
+            compose_file=compose, stable_version=canary.stable_version, canary_version=canary.canary_version,
+            load_rate=canary.load_rate, run_id=self._pytestconfig.stash[RUN_ID_KEY],
+            owner_pid=self._pytestconfig.stash[OWNER_PID_KEY], on_controller=keep,
+        )
+        self._controller = None
+        self._publish(result)
+        return result
+
+    # -------------------------------------------------------------------------------------------- controls
+    def status(self) -> list[StepRecord]:
+        """Per step: weight, status, analysis (of the running rollout; the plan's steps before one starts)."""
+        if self._controller is not None:
+            return self._controller.status()
+        from pytest_blissful.flows.canary import _describe
+        from pytest_blissful.grading.canary import StepRecord
+
+        return [StepRecord(i, s.kind, _describe(s), 0, "Pending") for i, s in enumerate(self.plan.steps)]
+
+    def promote(self) -> None:
+        self.controls.promote()
+
+    def abort(self) -> None:
+        self.controls.abort()
+
+    def pause(self) -> None:
+        self.controls.pause()
+
+    def resume(self) -> None:
+        self.controls.resume()
+
+
+@pytest.fixture
+def canary(pytestconfig: pytest.Config, blissful_config: BlissfulConfig,
+           request: pytest.FixtureRequest) -> Canary:
+    """Canary rollouts and rollback drills on a local stable + canary behind a weighted router, with Prometheus.
+
+    ``canary.run()`` / ``canary.drill(simulate="error-rate", value="5%")`` return a ``CanaryResult``
+    (``.passed``, ``.explain()``, ``.to_dict()``, steps, measurements); ``status()``, ``promote()``, ``abort()``,
+    ``pause()``, ``resume()`` control the running rollout.  Plan: ``canary:`` in blissful.yaml (or its Argo
+    ``rollout`` + ``analysisTemplates``).  Results: terminal table, Allure steps + chart, reports/canary.json,
+    ``$GITHUB_STEP_SUMMARY``.  The canary, the router and Prometheus are always removed.
+    """
+    from pytest_blissful.config.argo import plan_from_config
+    from pytest_blissful.config.discovery import ConfigError
+
+    if not blissful_config.canary.enabled:
+        pytest.skip("canary.enabled is false in the configuration")
+    source = str(blissful_config.source or "built-in defaults")
+    try:
+        plan = plan_from_config(blissful_config.canary, source, blissful_config.base_dir)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+    def publish(result: CanaryResult) -> None:
+        _publish(pytestconfig, request, result)
+
+    return Canary(blissful_config, plan, pytestconfig, publish)
+
+
+def _publish(config: pytest.Config, request: pytest.FixtureRequest, result: CanaryResult) -> None:
+    from pytest_blissful.plugin import report_dir, say
+    from pytest_blissful.report.canary import status_table, step_summary_markdown, write_canary_json
+    from pytest_blissful.report.canary_allure import attach_canary_result
+
+    data = result.to_dict()
+    table = status_table(data)
+    say(config, table)
+    write_canary_json(report_dir(config) / "canary.json", data)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as fh:
+            fh.write(step_summary_markdown([data]))
+    attach_canary_result(data, table)
+    request.node.add_report_section("call", CANARY_SECTION, json.dumps(data, default=str))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call" or not report.sections:
+        return
+    for name, content in report.sections:
+        if CANARY_SECTION in name:
+            _RESULTS.append(json.loads(content))
+
+
+_RESULTS: list[dict[str, Any]] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if not _RESULTS or hasattr(config, "workerinput"):
+        return
+    from pytest_blissful.report.canary import status_table
+
+    terminalreporter.section("blissful: canary")
+    for data in _RESULTS:
+        terminalreporter.write_line(status_table(data))
+        terminalreporter.write_line("")
+    _RESULTS.clear()
