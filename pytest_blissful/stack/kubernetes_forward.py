@@ -1,0 +1,145 @@
+"""Port-forwards to Services on 127.0.0.1 that survive pod restarts.
+
+``kubectl port-forward svc/NAME`` picks one pod and exits when that pod goes away (a pod-kill, a rollout).
+A small supervisor process restarts it on the same local port until the run that owns it is gone, so the
+stack's URL stays valid. The supervisor runs in its own session (its pid is recorded in the stack state and
+the ledger) and exits by itself within a second of its owner's death, taking kubectl with it: nothing
+outlives a SIGKILLed run.
+
+    python -m pytest_blissful.stack.kubernetes_forward --owner-pid PID --kubectl K --kubeconfig F \\
+        [--context C] --namespace NS --service NAME LOCAL:REMOTE [LOCAL:REMOTE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pytest_blissful.stack.compose import StackError
+
+MAX_RESTARTS = 100_000  # a bound on the loop; the owner's lifetime is the real one
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start_forward(kubectl: str, kubeconfig: str, context: str | None, namespace: str, service: str,
+                  ports: dict[int, int], owner_pid: int, log_dir: Path, timeout_s: float = 30.0) -> int:
+    """Start a supervisor forwarding 127.0.0.1:LOCAL -> svc/service:REMOTE for each ``ports`` item
+    (remote -> local); return its pid once every local port accepts connections."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"port-forward-{namespace}-{service}.log"
+    command = [sys.executable, "-m", "pytest_blissful.stack.kubernetes_forward", "--owner-pid", str(owner_pid),
+               "--kubectl", kubectl, "--kubeconfig", kubeconfig, "--namespace", namespace, "--service", service]
+    if context:
+        command += ["--context", context]
+    command += [f"{local}:{remote}" for remote, local in ports.items()]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    pending = set(ports.values())
+    while pending and time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        for port in sorted(pending):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                pending.discard(port)
+        if pending:
+            time.sleep(0.1)
+    if pending:
+        stop_forward(process.pid)
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-5:]) if log.exists() else ""
+        raise StackError(f"port-forward to service {service} in namespace {namespace} did not open "
+                         f"127.0.0.1:{', '.join(map(str, sorted(pending)))} within {timeout_s:.0f} s: {tail}")
+    return process.pid
+
+
+def stop_forward(pid: int) -> None:
+    """Stop a supervisor and its kubectl (its whole session), by pid."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    for _ in range(30):
+        if not _alive(pid):
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def is_forwarder(pid: int) -> bool:
+    """True when ``pid`` is one of our supervisors (guards against a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"pytest_blissful.stack.kubernetes_forward" in cmdline
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    command = [args.kubectl, "--kubeconfig", args.kubeconfig, "--namespace", args.namespace]
+    if args.context:
+        command += ["--context", args.context]
+    command += ["port-forward", "--address", "127.0.0.1", f"svc/{args.service}", *args.ports]
+    child: subprocess.Popen[bytes] | None = None
+
+    def stop(signum: int, frame: object) -> None:
+        if child is not None and child.poll() is None:
+            child.terminate()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for attempt in range(MAX_RESTARTS):
+        if not _alive(args.owner_pid):
+            return 0
+        child = subprocess.Popen(command)
+        while child.poll() is None:
+            if not _alive(args.owner_pid):
+                child.terminate()
+                child.wait(timeout=5)
+                return 0
+            time.sleep(0.2)
+        print(f"[{time.strftime('%H:%M:%S')}] kubectl port-forward exited {child.returncode} (restart {attempt + 1})",
+              flush=True)
+        time.sleep(0.2)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--owner-pid", type=int, required=True)
+    parser.add_argument("--kubectl", required=True)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--context")
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--service", required=True)
+    parser.add_argument("ports", nargs="+", help="LOCAL:REMOTE")
+    return _supervise(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
