@@ -59,10 +59,10 @@ def up(config: BlissfulConfig, run_id: str, owner_pid: int, ledger: Ledger, stat
     started = time.monotonic()
     stack: Stack | None = None
     try:
-        _ensure_namespace(cluster, namespace, owned, run_id, k8s.delete_timeout)
-        _apply(cluster, manifests, namespace, run_id)
+        ensure_namespace(cluster, namespace, owned, run_id, k8s.delete_timeout)
+        apply(cluster, manifests, namespace, run_id)
         remaining = max(1.0, stack_config.startup_timeout - (time.monotonic() - started))
-        _wait_ready(cluster, manifests, namespace, remaining)
+        wait_ready(cluster, manifests, namespace, remaining)
         ready_s = time.monotonic() - started
         tool = kubectl()
         services: dict[str, tuple[ServiceHandle, ...]] = {}
@@ -110,7 +110,7 @@ def _dynamic(cluster: Cluster) -> Any:
     return DynamicClient(cluster.api)
 
 
-def _ensure_namespace(cluster: Cluster, namespace: str, owned: bool, run_id: str, timeout_s: float) -> None:
+def ensure_namespace(cluster: Cluster, namespace: str, owned: bool, run_id: str, timeout_s: float) -> None:
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
@@ -125,7 +125,7 @@ def _ensure_namespace(cluster: Cluster, namespace: str, owned: bool, run_id: str
             raise StackError(f"reading namespace {namespace}: {api_message(exc)}") from None
         existing = None
     if existing is not None and existing.status.phase == "Terminating":
-        _wait_gone(cluster, namespace, timeout_s)
+        wait_gone(cluster, namespace, timeout_s)
         existing = None
     if existing is not None:
         return
@@ -136,7 +136,7 @@ def _ensure_namespace(cluster: Cluster, namespace: str, owned: bool, run_id: str
         raise StackError(f"creating namespace {namespace} on {cluster.describe()}: {api_message(exc)}") from None
 
 
-def _apply(cluster: Cluster, manifests: list[Manifest], namespace: str, run_id: str) -> None:
+def apply(cluster: Cluster, manifests: list[Manifest], namespace: str, run_id: str) -> None:
     from kubernetes.client.rest import ApiException
     from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
@@ -162,7 +162,7 @@ def _apply(cluster: Cluster, manifests: list[Manifest], namespace: str, run_id: 
                              f"{api_message(exc)}") from None
 
 
-def _wait_ready(cluster: Cluster, manifests: list[Manifest], namespace: str, timeout_s: float) -> None:
+def wait_ready(cluster: Cluster, manifests: list[Manifest], namespace: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     pending: list[ResourceStatus] = []
     while True:
@@ -343,10 +343,10 @@ def _delete_namespace(cluster: Cluster, namespace: str, timeout_s: float) -> Non
         if exc.status == 404:
             return
         raise StackError(f"deleting namespace {namespace}: {api_message(exc)}") from None
-    _wait_gone(cluster, namespace, timeout_s)
+    wait_gone(cluster, namespace, timeout_s)
 
 
-def _wait_gone(cluster: Cluster, namespace: str, timeout_s: float) -> None:
+def wait_gone(cluster: Cluster, namespace: str, timeout_s: float) -> None:
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 

@@ -85,15 +85,21 @@ def _documents(text: str, source: str) -> list[Manifest]:
     for index, document in enumerate(documents):
         if document is None:
             continue
-        if not isinstance(document, dict) or not document.get("kind") or not document.get("apiVersion") \
-                or not isinstance(document.get("metadata"), dict) or not document["metadata"].get("name"):
-            raise StackError(f"{source}: document {index + 1} is not a Kubernetes object (needs apiVersion, kind "
-                             "and metadata.name)")
-        if document["kind"].endswith("List") and "items" in document:
-            found += [Manifest(source, item) for item in document["items"]]
+        if isinstance(document, dict) and str(document.get("kind", "")).endswith("List") and "items" in document:
+            items = list(document["items"] or [])
         else:
-            found.append(Manifest(source, document))
+            items = [document]
+        for item in items:
+            if not _is_object(item):
+                raise StackError(f"{source}: document {index + 1} is not a Kubernetes object (needs apiVersion, "
+                                 "kind and metadata.name)")
+            found.append(Manifest(source, item))
     return found
+
+
+def _is_object(document: Any) -> bool:
+    return (isinstance(document, dict) and bool(document.get("kind")) and bool(document.get("apiVersion"))
+            and isinstance(document.get("metadata"), dict) and bool(document["metadata"].get("name")))
 
 
 def labelled(manifest: Manifest, run_id: str, namespace: str | None) -> dict[str, Any]:

@@ -7,11 +7,11 @@
 #   kwok:   go install sigs.k8s.io/kwok/cmd/kwok
 #   argo:   Argo Rollouts' controller from a copy of its module, listen address patched to 127.0.0.1; its CRDs
 #   debs:   Debian's etcd-server and CNI plugins, apt-get download + dpkg -x (nothing installed on the host)
-# Go builds run under `nice -n 19`: the machine stays usable meanwhile.
+# Go builds run under `nice -n 10` (NICE=... to change): the machine stays usable meanwhile.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
-NICE=${NICE:-nice -n 19}
+NICE=${NICE:-nice -n 10}
 mkdir -p "$K8S_CACHE" "$GOMODCACHE" "$GOCACHE"
 log() { printf '    [%s] %s\n' "$(date +%T)" "$*"; }
 have() { [ -f "$1/.done" ]; }
