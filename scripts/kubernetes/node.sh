@@ -30,7 +30,7 @@ images() {
     local ctx; ctx=$(mktemp -d); cp "$B/pause" "$ctx/pause"
     printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' > "$ctx/Dockerfile"
     DOCKER_BUILDKIT=0 docker build -q -t "$PAUSE_IMAGE" "$ctx" >/dev/null
-    docker save "$PAUSE_IMAGE" | "${CTR[@]}" images import - >/dev/null
+    docker save "$PAUSE_IMAGE" | "${CTR[@]}" images import --all-platforms - >/dev/null
     docker rmi "$PAUSE_IMAGE" >/dev/null 2>&1 || true; rm -rf "$ctx"
   fi
   # the demo images (fixtures/demo), re-imported when their docker image ids change
@@ -45,7 +45,7 @@ images() {
   if [ "$want" != "$have" ]; then
     tar=$K8S_RUN/images.tar
     docker save -o "$tar" "${list[@]}"
-    "${CTR[@]}" images import "$tar" >/dev/null
+    "${CTR[@]}" images import --all-platforms "$tar" >/dev/null
     rm -f "$tar"; echo "$want" > "$stamp"
     echo "    imported into the node: ${list[*]}"
   fi

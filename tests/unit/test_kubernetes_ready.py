@@ -75,3 +75,22 @@ def test_manifest_files_are_loaded_labelled_and_checked(tmp_path: Path) -> None:
         load_manifests([broken])
     with pytest.raises(StackError, match="manifest path not found"):
         load_manifests([tmp_path / "nope"])
+
+
+def test_stack_kubernetes_config_errors_name_key_and_line(tmp_path: Path) -> None:
+    from pytest_blissful.config import ConfigError, load_config
+
+    path = tmp_path / "blissful.yaml"
+    path.write_text("stack:\n  kubernetes:\n    manifests: [k8s]\n    namespace: Team_A\n")
+    with pytest.raises(ConfigError, match=r"blissful\.yaml:4: stack\.kubernetes\.namespace: .*'Team_A' is not a valid"):
+        load_config(tmp_path, path)
+    path.write_text("stack:\n  kubernetes: {}\n")
+    with pytest.raises(ConfigError, match=r"blissful\.yaml:2: stack\.kubernetes\.manifests: Field required"):
+        load_config(tmp_path, path)
+    path.write_text("stack:\n  compose: [compose.yaml]\n  kubernetes: {manifests: [k8s]}\n")
+    with pytest.raises(ConfigError, match=r"either stack\.compose or stack\.kubernetes"):
+        load_config(tmp_path, path)
+    path.write_text("stack:\n  kubernetes: {manifests: [k8s/overlays/local]}\n")
+    config = load_config(tmp_path, path)
+    assert config.stack.kubernetes is not None and not config.uses_demo_stack
+    assert config.stack.kubernetes.delete_timeout == 60.0
