@@ -190,3 +190,15 @@ def test_kill_pod_action_really_deletes_a_pod(cluster: Cluster, namespace: str, 
                                                                   "server": "https://10.1.2.3:6443"}})
     with pytest.raises(ChaosRefused, match="not on this machine"):
         k8s_actions.kill_pod("web", configuration={"blissful_stack": remote.to_dict()})
+
+
+def test_rollout_is_ready_when_argo_reports_it_healthy(cluster: Cluster, namespace: str, run_id: str,
+                                                       write_manifests: Write) -> None:
+    template = deployment("shop", replicas=2, **KWOK_PLACEMENT)["spec"]
+    rollout = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "shop"},
+               "spec": {**template, "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}}}
+    manifests = load_manifests([write_manifests(rollout, name="rollout.yaml")])
+    kubernetes.apply(cluster, manifests, namespace, run_id)
+    kubernetes.wait_ready(cluster, manifests, namespace, timeout_s=60)  # the real Argo Rollouts controller
+    status = kubernetes.status(cluster, namespace, "rollout/shop")
+    assert status.ready and status.reason.startswith("phase Healthy"), status.explain()
