@@ -35,13 +35,18 @@ def free_port() -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Running (a zombie, killed but not yet reaped, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def start_forward(kubectl: str, kubeconfig: str, context: str | None, namespace: str, service: str,
