@@ -26,6 +26,9 @@ from pathlib import Path
 from pytest_blissful.stack.compose import StackError
 
 MAX_RESTARTS = 100_000  # a bound on the loop; the owner's lifetime is the real one
+# supervisors started by this process: kept referenced so that Popen does not warn "still running" when
+# collected (they are meant to outlive the call that started them), and reaped by stop_forward
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def free_port() -> int:
@@ -63,6 +66,7 @@ def start_forward(kubectl: str, kubeconfig: str, context: str | None, namespace:
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
+    _STARTED[process.pid] = process
     deadline = time.monotonic() + timeout_s
     pending = set(ports.values())
     while pending and time.monotonic() < deadline:
@@ -83,16 +87,20 @@ def start_forward(kubectl: str, kubeconfig: str, context: str | None, namespace:
 
 def stop_forward(pid: int) -> None:
     """Stop a supervisor and its kubectl (its whole session), by pid."""
+    process = _STARTED.pop(pid, None)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     for _ in range(30):
-        if not _alive(pid):
+        if process is not None and process.poll() is not None:
             return
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        if process is None and not _alive(pid):
+            return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    if process is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
 
 
 def is_forwarder(pid: int) -> bool:
