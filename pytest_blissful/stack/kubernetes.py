@@ -49,17 +49,20 @@ def up(config: BlissfulConfig, run_id: str, owner_pid: int, ledger: Ledger, stat
     cluster = connect(kubeconfig, k8s.context)
     manifests = load_manifests([(config.base_dir / p).resolve() for p in k8s.manifests])
     namespace = k8s.namespace or f"blissful-{run_id}"
-    owned = k8s.namespace is None
     key = ledger_key(cluster.server, namespace)
     details: dict[str, Any] = {"target": TARGET, "kubeconfig": cluster.kubeconfig, "context": cluster.context,
-               "namespace": namespace, "owned_namespace": owned, "run_id": run_id,
+               "namespace": namespace, "owned_namespace": False, "run_id": run_id,
                "applied": [_ref_of(m) for m in manifests], "forwarders": []}
     ledger.record(key, LEDGER_KIND, owner_pid, **details)
     progress(f"blissful: deploying {len(manifests)} object(s) to namespace {namespace} on {cluster.server} ...")
     started = time.monotonic()
     stack: Stack | None = None
     try:
-        ensure_namespace(cluster, namespace, owned, run_id, k8s.delete_timeout)
+        def owned_from_now() -> None:  # a namespace this run creates is this run's to delete
+            details["owned_namespace"] = True
+            ledger.record(key, LEDGER_KIND, owner_pid, **details)
+
+        ensure_namespace(cluster, namespace, run_id, k8s.delete_timeout, owned_from_now)
         apply(cluster, manifests, namespace, run_id)
         remaining = max(1.0, stack_config.startup_timeout - (time.monotonic() - started))
         wait_ready(cluster, manifests, namespace, remaining)
@@ -110,7 +113,10 @@ def _dynamic(cluster: Cluster) -> Any:
     return DynamicClient(cluster.api)
 
 
-def ensure_namespace(cluster: Cluster, namespace: str, owned: bool, run_id: str, timeout_s: float) -> None:
+def ensure_namespace(cluster: Cluster, namespace: str, run_id: str, timeout_s: float,
+                     before_create: Callable[[], None] | None = None) -> bool:
+    """Make sure ``namespace`` exists (one still terminating is waited for); return True when it was created
+    here. ``before_create`` runs first (the ledger then says the namespace is this run's to delete)."""
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
@@ -128,12 +134,15 @@ def ensure_namespace(cluster: Cluster, namespace: str, owned: bool, run_id: str,
         wait_gone(cluster, namespace, timeout_s)
         existing = None
     if existing is not None:
-        return
+        return False
+    if before_create is not None:
+        before_create()
     body = client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace, labels={**MANAGED_BY, RUN_LABEL: run_id}))
     try:
         core.create_namespace(body)
     except ApiException as exc:
         raise StackError(f"creating namespace {namespace} on {cluster.describe()}: {api_message(exc)}") from None
+    return True
 
 
 def apply(cluster: Cluster, manifests: list[Manifest], namespace: str, run_id: str) -> None:

@@ -51,7 +51,7 @@ def namespace(cluster: Cluster, run_id: str) -> Iterator[str]:
     from pytest_blissful.stack import kubernetes
 
     name = f"blissful-test-{run_id}"
-    kubernetes.ensure_namespace(cluster, name, True, run_id, 30)
+    kubernetes.ensure_namespace(cluster, name, run_id, 30)
     yield name
     from kubernetes import client
 

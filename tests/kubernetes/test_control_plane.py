@@ -146,7 +146,7 @@ def test_killed_runs_namespace_is_reaped_by_the_next_run(cluster: Cluster, run_i
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     name = f"blissful-{run_id}"
-    kubernetes.ensure_namespace(cluster, name, True, run_id, 30)
+    kubernetes.ensure_namespace(cluster, name, run_id, 30)
     ledger = Ledger(tmp_path)
     key = kubernetes.ledger_key(cluster.server, name)
     ledger.record(key, LEDGER_KIND, dead.pid, target="kubernetes", kubeconfig=cluster.kubeconfig, context=None,
