@@ -6,7 +6,8 @@
 #           modules (`go install` refuses a module with replace directives); pause from its pause.c
 #   kwok:   go install sigs.k8s.io/kwok/cmd/kwok
 #   argo:   Argo Rollouts' controller from a copy of its module, listen address patched to 127.0.0.1; its CRDs
-#   debs:   Debian's etcd-server and CNI plugins, apt-get download + dpkg -x (nothing installed on the host)
+#   etcd:   a wrapper main around etcdmain.Main (its server module has replace directives, so no `go install`)
+#   debs:   Debian's CNI plugins, apt-get download + dpkg -x (nothing installed on the host)
 # Go builds run under `nice -n 10` (NICE=... to change): the machine stays usable meanwhile.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -66,22 +67,32 @@ build_argo() {
   rm -rf "$src"; touch "$out/.done"; rm -rf "$ARGO_DIR"; mv "$out" "$ARGO_DIR"
 }
 
-fetch_debs() {
-  have "$DEB_DIR" && { log "debs ($ETCD_DEB, $CNI_DEB): cached"; return; }
-  local out=$DEB_DIR.tmp; rm -rf "$out"; mkdir -p "$out/debs" "$out/root"
-  log "debs: apt-get download $ETCD_DEB $CNI_DEB"
-  (cd "$out/debs" && apt-get download -q "$ETCD_DEB" "$CNI_DEB" >/dev/null) || {
-    apt-get update -qq >/dev/null 2>&1 || true
-    (cd "$out/debs" && apt-get download -q "$ETCD_DEB" "$CNI_DEB" >/dev/null)
-  }
-  for d in "$out"/debs/*.deb; do dpkg -x "$d" "$out/root"; done
-  mkdir -p "$out/bin"; ln -s ../root/usr/bin/etcd "$out/bin/etcd"
-  [ -x "$out/root/usr/bin/etcd" ] && [ -x "$out/root/usr/lib/cni/bridge" ] || { echo "kubernetes: etcd or CNI bridge missing from the debs" >&2; exit 1; }
-  rm -rf "$out/debs"; touch "$out/.done"; rm -rf "$DEB_DIR"; mv "$out" "$DEB_DIR"
+build_etcd() {
+  have "$ETCD_DIR" && { log "etcd $ETCD_VERSION: cached"; return; }
+  local out=$ETCD_DIR.tmp; rm -rf "$out"; mkdir -p "$out/bin" "$out/src"
+  log "etcd $ETCD_VERSION: building (wrapper main around etcdmain.Main)"
+  printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' \
+    > "$out/src/main.go"
+  printf 'module local/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$out/src/go.mod"
+  (cd "$out/src" && go mod tidy >/dev/null 2>&1 && timed $NICE go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd" .)
+  rm -rf "$out/src"; touch "$out/.done"; rm -rf "$ETCD_DIR"; mv "$out" "$ETCD_DIR"
 }
 
+fetch_debs() {
+  have "$DEB_DIR" && { log "debs ($CNI_DEB): cached"; return; }
+  local out=$DEB_DIR.tmp; rm -rf "$out"; mkdir -p "$out/debs" "$out/root"
+  log "debs: apt-get download $CNI_DEB"
+  (cd "$out/debs" && apt-get download -q "$CNI_DEB" >/dev/null 2>&1) || {
+    apt-get update -qq >/dev/null 2>&1 || true
+    (cd "$out/debs" && apt-get download -q "$CNI_DEB" >/dev/null)
+  }
+  for d in "$out"/debs/*.deb; do dpkg -x "$d" "$out/root"; done
+  [ -x "$out/root/usr/lib/cni/bridge" ] || { echo "kubernetes: the CNI bridge plugin is missing from $CNI_DEB" >&2; exit 1; }
+  rm -rf "$out/debs"; touch "$out/.done"; rm -rf "$DEB_DIR"; mv "$out" "$DEB_DIR"
+}
 fetch_debs
 build_k8s
+build_etcd
 build_kwok
 build_argo
-log "binaries ready under $K8S_CACHE ($(du -sh "$K8S_DIR" "$KWOK_DIR" "$ARGO_DIR" "$DEB_DIR" 2>/dev/null | awk '{print $1}' | tr '\n' ' '))"
+log "binaries ready under $K8S_CACHE: $(du -sch "$K8S_DIR" "$ETCD_DIR" "$KWOK_DIR" "$ARGO_DIR" "$DEB_DIR" 2>/dev/null | tail -1 | cut -f1)"

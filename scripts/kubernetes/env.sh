@@ -6,7 +6,8 @@
 K8S_VERSION=v1.34.4
 KWOK_VERSION=v0.8.0
 ARGO_VERSION=v1.10.1          # v1.10.2 declares go 1.26.10; v1.10.1 builds with go 1.26.8
-ETCD_DEB=etcd-server          # Debian's etcd 3.4 (apiserver 1.34 accepts it): apt-get download + dpkg -x
+ETCD_VERSION=v3.6.16          # a wrapper main around etcdmain.Main (Debian's etcd 3.4 lacks RequestWatchProgress,
+                              # which kwok's client-go needs for its watches)
 CNI_DEB=containernetworking-plugins
 RECIPE=1                      # bump when the way a component is built changes
 K8S_CACHE=${BLISSFUL_K8S_CACHE:-/var/cache/blissful/kubernetes}
@@ -25,7 +26,8 @@ component_dir() { printf '%s/%s-%s\n' "$K8S_CACHE" "$1" "$(printf '%s' "$2|$RECI
 K8S_DIR=$(component_dir k8s "$K8S_VERSION")                # kube-apiserver, -controller-manager, -scheduler, kubelet, kubectl, pause
 KWOK_DIR=$(component_dir kwok "$KWOK_VERSION")
 ARGO_DIR=$(component_dir argo-rollouts "$ARGO_VERSION")    # rollouts-controller + crds/
-DEB_DIR=$(component_dir debs "$ETCD_DEB $CNI_DEB bookworm") # etcd, CNI plugins
+ETCD_DIR=$(component_dir etcd "$ETCD_VERSION")
+DEB_DIR=$(component_dir debs "$CNI_DEB bookworm")         # CNI plugins
 KUBECONFIG_ADMIN=$K8S_RUN/kc/admin.kubeconfig
 export GOPATH=$K8S_CACHE/go GOMODCACHE=$K8S_CACHE/go/mod GOCACHE=$K8S_CACHE/go/build
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=${GOTOOLCHAIN:-local}

@@ -29,7 +29,7 @@ images() {
   if ! "${CTR[@]}" images ls -q | grep -qx "docker.io/$PAUSE_IMAGE"; then
     local ctx; ctx=$(mktemp -d); cp "$B/pause" "$ctx/pause"
     printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' > "$ctx/Dockerfile"
-    DOCKER_BUILDKIT=0 docker build -q -t "$PAUSE_IMAGE" "$ctx" >/dev/null
+    DOCKER_BUILDKIT=0 docker build -q -t "$PAUSE_IMAGE" "$ctx" >/dev/null 2>&1
     docker save "$PAUSE_IMAGE" | "${CTR[@]}" images import --all-platforms - >/dev/null
     docker rmi "$PAUSE_IMAGE" >/dev/null 2>&1 || true; rm -rf "$ctx"
   fi

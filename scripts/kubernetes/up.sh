@@ -8,7 +8,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
-for d in "$K8S_DIR" "$KWOK_DIR" "$DEB_DIR"; do
+for d in "$K8S_DIR" "$KWOK_DIR" "$ETCD_DIR" "$DEB_DIR"; do
   [ -f "$d/.done" ] || { echo "kubernetes: $d is not built: run scripts/kubernetes/build.sh (or ./scripts/setup.sh kubernetes)" >&2; exit 1; }
 done
 mkdir -p "$K8S_RUN/pids" "$K8S_RUN/logs"
@@ -36,10 +36,10 @@ if alive etcd && alive kube-apiserver && api_ready >/dev/null 2>&1; then
 else
   "$here/down.sh" --control-plane-only >/dev/null 2>&1 || true
   rm -rf "$K8S_RUN/etcd"
-  start etcd "$DEB_DIR/bin/etcd" --name blissful --data-dir "$K8S_RUN/etcd" \
+  start etcd "$ETCD_DIR/bin/etcd" --name blissful --data-dir "$K8S_RUN/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
-    --initial-cluster "blissful=http://127.0.0.1:$((ETCD_PORT + 1))" --quota-backend-bytes $((2 * 1024 * 1024 * 1024))
+    --initial-cluster "blissful=http://127.0.0.1:$((ETCD_PORT + 1))" --quota-backend-bytes $((2 * 1024 * 1024 * 1024)) --unsafe-no-fsync
   wait_for etcd 20 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
   start kube-apiserver "$B/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" --endpoint-reconciler-type none \
@@ -64,7 +64,9 @@ alive kube-scheduler || start kube-scheduler "$B/kube-scheduler" --kubeconfig "$
   --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
 
 # --- kwok: one simulated node ---------------------------------------------------------------------------------
-alive kwok || start kwok "$KWOK_DIR/bin/kwok" --kubeconfig "$KUBECONFIG_ADMIN" --config "$KWOK_DIR/stages.yaml" \
+# Debian's etcd 3.4 lacks RequestWatchProgress: kwok's client-go (v0.36) would ask for streaming watch-lists and get
+# no pods at all ("the required storage feature RequestWatchProgress is disabled"); plain list+watch works.
+alive kwok || KUBE_FEATURE_WatchListClient=false start kwok "$KWOK_DIR/bin/kwok" --kubeconfig "$KUBECONFIG_ADMIN" --config "$KWOK_DIR/stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
   --node-ip 127.0.0.1 --cidr 10.244.0.0/16 --node-lease-duration-seconds 40
 "${KUBECTL[@]}" apply -f - >/dev/null <<Y
@@ -84,9 +86,9 @@ say "kwok node $KWOK_NODE Ready"
 if [ "${BLISSFUL_K8S_ARGO:-1}" != 0 ] && [ -f "$ARGO_DIR/.done" ]; then
   if ! alive rollouts-controller; then
     for f in "$ARGO_DIR"/crds/*-crd.yaml; do "${KUBECTL[@]}" apply --server-side --force-conflicts -f "$f" >/dev/null; done
-    "${KUBECTL[@]}" wait --for=condition=Established --timeout=30s crd/rollouts.argoproj.io crd/analysisruns.argoproj.io \
-      crd/analysistemplates.argoproj.io >/dev/null
-    start rollouts-controller "$ARGO_DIR/bin/rollouts-controller" --kubeconfig "$KUBECONFIG_ADMIN" --leader-elect=false \
+    wait_for "Argo Rollouts CRDs" 30 "${KUBECTL[@]}" wait --for=condition=Established --timeout=2s \
+      crd/rollouts.argoproj.io crd/analysisruns.argoproj.io crd/analysistemplates.argoproj.io
+    KUBE_FEATURE_WatchListClient=false start rollouts-controller "$ARGO_DIR/bin/rollouts-controller" --kubeconfig "$KUBECONFIG_ADMIN" --leader-elect=false \
       --metricsPort "$ARGO_METRICS_PORT" --healthzPort "$ARGO_HEALTHZ_PORT"
     wait_for "Argo Rollouts controller" 60 curl -fsS "http://127.0.0.1:$ARGO_HEALTHZ_PORT/healthz"
   fi
