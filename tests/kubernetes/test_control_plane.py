@@ -136,7 +136,7 @@ def test_namespace_stuck_terminating_is_named(cluster: Cluster, namespace: str) 
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "held", "finalizers": ["blissful.io/hold"]}})
     details = {"kubeconfig": cluster.kubeconfig, "context": None, "namespace": namespace, "owned_namespace": True}
     with pytest.raises(StackError) as caught:
-        kubernetes.down(details, timeout_s=3)
+        kubernetes.down(details, timeout_s=8)
     assert f"namespace {namespace} is stuck terminating" in str(caught.value)
     assert "blissful.io/hold" in str(caught.value)
     # the fixture removes the finalizer and the namespace goes

@@ -52,13 +52,20 @@ def _stack(configuration: Configuration) -> Stack:
 def _kubeconfig(stack: Stack) -> Iterator[dict[str, str]]:
     """chaostoolkit-kubernetes reads $KUBECONFIG (and KUBERNETES_CONTEXT from the secrets): point it at the
     stack's cluster for the call only."""
+    from kubernetes.config import kube_config
+
+    path = str(stack.kubernetes["kubeconfig"])
     with _ENV_LOCK:
         previous = os.environ.get("KUBECONFIG")
-        os.environ["KUBECONFIG"] = str(stack.kubernetes["kubeconfig"])
+        # load_kube_config() reads a module default taken from $KUBECONFIG when kubernetes was imported
+        previous_default = kube_config.KUBE_CONFIG_DEFAULT_LOCATION
+        os.environ["KUBECONFIG"] = path
+        kube_config.KUBE_CONFIG_DEFAULT_LOCATION = path
         try:
             context = stack.kubernetes.get("context")
             yield {"KUBERNETES_CONTEXT": context} if context else {}
         finally:
+            kube_config.KUBE_CONFIG_DEFAULT_LOCATION = previous_default
             if previous is None:
                 os.environ.pop("KUBECONFIG", None)
             else:
