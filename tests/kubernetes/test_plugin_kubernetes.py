@@ -82,13 +82,13 @@ def _gone(cluster: Cluster, namespace: str, timeout_s: float = 30) -> bool:
 def test_fixtures_work_unchanged_on_kubernetes(app: pytest.Pytester, cluster: Cluster) -> None:
     app.makepyfile(
         """
-        import pathlib
-        def test_app(stack, base_url, http):
+        import pathlib, httpx
+        def test_app(stack):
             pathlib.Path("namespace.txt").write_text(stack.namespace)
-            assert stack.kind == "kubernetes" and base_url.startswith("http://127.0.0.1:")
+            assert stack.kind == "kubernetes" and stack.base_url.startswith("http://127.0.0.1:")
             assert stack.resource("deployment/echo").ready
             assert not stack.resource("deployment/missing").exists
-            assert http.get("/health").json() == {"status": "healthy"}
+            assert httpx.get(stack.base_url + "/health").json() == {"status": "healthy"}
             assert "upstream service started" in stack.logs("echo")
         """
     )
