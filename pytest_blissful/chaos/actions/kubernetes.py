@@ -99,10 +99,12 @@ def _selector(stack: Stack, target: str) -> str:
     raise ChaosError(f"no Deployment, StatefulSet or Service named {target!r} in namespace {namespace}")
 
 
-def kill_pod(target: str, replicas: str | int = "one", grace_period: int = 0,
+def kill_pod(target: str, replicas: str | int = "one", grace_period: int = 1,
              configuration: Configuration = None, secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """Delete pod(s) of ``target`` (``replicas``: ``"one"`` or ``"all"``) with chaostoolkit-kubernetes'
-    ``terminate_pods``; ``grace_period`` 0 kills at once. Returns the deleted pods and when they were deleted."""
+    ``terminate_pods``: SIGTERM, then SIGKILL after ``grace_period`` seconds. 0 is a *forced* deletion: the API
+    object goes at once while the kubelet is still stopping the container, so a replacement can start next to
+    it (with host ports, it then fails to bind). Returns the deleted pods and when they were deleted."""
     from chaosk8s.pod.actions import terminate_pods
 
     stack = _stack(configuration)
@@ -119,15 +121,29 @@ def kill_pod(target: str, replicas: str | int = "one", grace_period: int = 0,
 
 def pods_ready(target: str, configuration: Configuration = None) -> bool:
     """Probe: is the workload ``target`` ready (every replica available)?"""
+    from kubernetes import client
+
     from pytest_blissful.stack import kubernetes
 
     stack = _stack(configuration)
     cluster = kubernetes.cluster_of(stack.kubernetes)
+    namespace = str(stack.namespace)
     for kind in ("deployment", "statefulset"):
-        status = kubernetes.status(cluster, str(stack.namespace), f"{kind}/{target}")
+        status = kubernetes.status(cluster, namespace, f"{kind}/{target}")
         if status.exists:
-            return status.ready
-    raise ChaosError(f"no Deployment or StatefulSet named {target!r} in namespace {stack.namespace}")
+            break
+    else:
+        raise ChaosError(f"no Deployment or StatefulSet named {target!r} in namespace {namespace}")
+    if not status.ready:
+        return False
+    # the workload's status lags behind a deletion: also every pod must be Ready and none terminating
+    core = client.CoreV1Api(cluster.api)
+    selector = _selector(stack, target)
+    pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+    return bool(pods) and all(
+        p.metadata.deletion_timestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+        for p in pods)
 
 
 def wait_ready(target: str, timeout: float = 120.0, configuration: Configuration = None) -> float:
