@@ -134,9 +134,15 @@ def test_namespace_stuck_terminating_is_named(cluster: Cluster, namespace: str) 
 
     core = client.CoreV1Api(cluster.api)
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "held", "finalizers": ["blissful.io/hold"]}})
+    core.delete_namespace(namespace)
+    deadline = time.monotonic() + 60  # the namespace controller reports what blocks it after a few seconds
+    while time.monotonic() < deadline and not any(
+            c.type == "NamespaceFinalizersRemaining" and c.status == "True"
+            for c in (core.read_namespace(namespace).status.conditions or [])):
+        time.sleep(0.25)
     details = {"kubeconfig": cluster.kubeconfig, "context": None, "namespace": namespace, "owned_namespace": True}
     with pytest.raises(StackError) as caught:
-        kubernetes.down(details, timeout_s=8)
+        kubernetes.down(details, timeout_s=2)
     assert f"namespace {namespace} is stuck terminating" in str(caught.value)
     assert "blissful.io/hold" in str(caught.value)
     # the fixture removes the finalizer and the namespace goes

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,13 +89,26 @@ def _kill_output(journal_path: Path | None) -> dict[str, object]:
     raise AssertionError("no kill-one-pod activity in the journal")
 
 
+def _graded(fmea: Any, scenario: str, snapshot: Callable[[], list[str]] = list) -> tuple[Any, list[str]]:
+    """Run ``scenario`` (with ``snapshot()`` taken just before); once more if the baseline before the fault was not
+    steady (a busy shared machine): that makes a run inconclusive, which says nothing about the fault."""
+    for _ in range(20):  # warm the services' connection pools first
+        httpx.get(fmea.stack.base_url + "/dependency", timeout=5)
+    before = snapshot()
+    result = fmea.run(scenario, fault_duration=4, users=5)
+    if result.verdict == "inconclusive" and "steady state not met before the fault" in result.reason:
+        print(f"{scenario}: baseline not steady, running it again: {result.reason}")
+        before = snapshot()
+        result = fmea.run(scenario, fault_duration=4, users=5)
+    return result, before
+
+
 def test_pod_kill_is_graded_on_the_real_node(demo: Demo, tmp_path: Path) -> None:
     from pytest_blissful.flows.fmea import Fmea
 
     namespace = str(demo.stack.namespace)
-    before = kubernetes.pods_of(demo.cluster, namespace, "app1")
     fmea = Fmea(demo.stack, demo.config, tmp_path, progress=print)
-    result = fmea.run("pod-kill", fault_duration=4, users=5)
+    result, before = _graded(fmea, "pod-kill", lambda: kubernetes.pods_of(demo.cluster, namespace, "app1"))
     run = fmea.runs[-1]
     print(result.reason, f"detection={result.detection_s} recovery={result.recovery_s}")
 
@@ -111,7 +125,7 @@ def test_db_latency_through_toxiproxy_on_the_real_node(demo: Demo, tmp_path: Pat
     from pytest_blissful.flows.fmea import Fmea
 
     fmea = Fmea(demo.stack, demo.config, tmp_path, progress=print)
-    result = fmea.run("db-latency", fault_duration=4, users=5)
+    result, _ = _graded(fmea, "db-latency")
     run = fmea.runs[-1]
     print(result.reason)
     assert run.chaos.window.injected, run.chaos.explain()
