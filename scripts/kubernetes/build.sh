@@ -17,12 +17,13 @@ mkdir -p "$K8S_CACHE" "$GOMODCACHE" "$GOCACHE"
 log() { printf '    [%s] %s\n' "$(date +%T)" "$*"; }
 have() { [ -f "$1/.done" ]; }
 timed() { local t0=$SECONDS; "$@"; log "  ... $((SECONDS - t0)) s"; }
-command -v go >/dev/null || { echo "kubernetes: no Go toolchain on PATH (needed once, to build the binaries)" >&2; exit 1; }
+need_go() { command -v go >/dev/null || { echo "kubernetes: no Go toolchain on PATH (needed once, to build the binaries)" >&2; exit 1; }; }
 
 module_dir() { go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'; }
 
 build_k8s() {
   have "$K8S_DIR" && { log "k8s $K8S_VERSION: cached in $K8S_DIR"; return; }
+  need_go
   local out=$K8S_DIR.tmp src staging minor ldf c
   rm -rf "$out"; mkdir -p "$out/bin"
   src=$out/src; staging=v0${K8S_VERSION#v1}; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
@@ -47,6 +48,7 @@ build_k8s() {
 
 build_kwok() {
   have "$KWOK_DIR" && { log "kwok $KWOK_VERSION: cached"; return; }
+  need_go
   local out=$KWOK_DIR.tmp; rm -rf "$out"; mkdir -p "$out/bin"
   log "kwok $KWOK_VERSION: building"
   timed env GOBIN="$out/bin" $NICE go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
@@ -55,6 +57,7 @@ build_kwok() {
 
 build_argo() {
   have "$ARGO_DIR" && { log "argo-rollouts $ARGO_VERSION: cached"; return; }
+  need_go
   local out=$ARGO_DIR.tmp src; rm -rf "$out"; mkdir -p "$out/bin" "$out/crds"; src=$out/src
   log "argo-rollouts $ARGO_VERSION: downloading the module"
   cp -r "$(module_dir "github.com/argoproj/argo-rollouts@$ARGO_VERSION")" "$src"; chmod -R u+w "$src"
@@ -69,6 +72,7 @@ build_argo() {
 
 build_etcd() {
   have "$ETCD_DIR" && { log "etcd $ETCD_VERSION: cached"; return; }
+  need_go
   local out=$ETCD_DIR.tmp; rm -rf "$out"; mkdir -p "$out/bin" "$out/src"
   log "etcd $ETCD_VERSION: building (wrapper main around etcdmain.Main)"
   printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' \

@@ -15,9 +15,13 @@ source "$(dirname "$0")/lib.sh"
 step "Local Kubernetes cluster (loopback only)"
 if [ "${BLISSFUL_K8S:-1}" = 0 ]; then skip "BLISSFUL_K8S=0"; exit 0; fi
 [ "$(uname -s)" = Linux ] || { skip "not Linux: the local cluster needs Linux (use stack.kubernetes.kubeconfig for another cluster)"; exit 0; }
-[ "$(id -u)" = 0 ] || fail "the local cluster's real node needs root (run as root, or BLISSFUL_K8S=0 to skip)"
+if [ "$(id -u)" != 0 ]; then
+  skip "not root: the local cluster's real node needs root (the Kubernetes tests will say the cluster is missing)"; exit 0
+fi
 K="$REPO_ROOT/scripts/kubernetes"
-command -v go >/dev/null 2>&1 || fail "no Go toolchain on PATH: building the cluster needs Go >= 1.24 once (or BLISSFUL_K8S=0 to skip)"
+if ! command -v go >/dev/null 2>&1 && [ ! -d "${BLISSFUL_K8S_CACHE:-/var/cache/blissful/kubernetes}" ]; then
+  fail "no Go toolchain on PATH: building the cluster needs Go >= 1.24 once (BLISSFUL_K8S=0 skips this step)"
+fi
 command -v gcc >/dev/null 2>&1 || apt_install gcc libc6-dev
 command -v containerd >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 || apt_install containerd runc
 command -v bc >/dev/null 2>&1 || apt_install bc
