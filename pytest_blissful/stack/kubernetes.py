@@ -74,7 +74,7 @@ def up(config: BlissfulConfig, run_id: str, owner_pid: int, ledger: Ledger, stat
             ports = _service_ports(cluster, namespace, service)
             local = {port: free_port() for port in ports}
             pid = start_forward(tool, cluster.kubeconfig, cluster.context, namespace, service, local, owner_pid,
-                                state_dir / "kubernetes")
+                                state_dir / "kubernetes", follow_pods=True)
             forwarders.append(pid)
             details["forwarders"] = forwarders
             ledger.record(key, LEDGER_KIND, owner_pid, **details)

@@ -1,8 +1,9 @@
 """Port-forwards to Services on 127.0.0.1 that survive pod restarts.
 
-``kubectl port-forward svc/NAME`` picks one pod and exits when that pod goes away (a pod-kill, a rollout).
-A small supervisor process restarts it on the same local port until the run that owns it is gone, so the
-stack's URL stays valid. The supervisor runs in its own session (its pid is recorded in the stack state and
+``kubectl port-forward`` is tied to one pod, and may take half a minute to notice that the pod is gone (a
+pod-kill, a rollout). A small supervisor process forwards to one ready pod of the Service, watches that pod
+through the API (every 0.25 s), and when it goes away (or kubectl exits) starts a new kubectl on the same local
+port to another ready pod, until the run that owns it is gone: the stack's URL stays valid. The supervisor runs in its own session (its pid is recorded in the stack state and
 the ledger) and exits by itself within a second of its owner's death, taking kubectl with it: nothing
 outlives a SIGKILLed run.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -22,6 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pytest_blissful.stack.compose import StackError
 
@@ -53,7 +56,8 @@ def _alive(pid: int) -> bool:
 
 
 def start_forward(kubectl: str, kubeconfig: str, context: str | None, namespace: str, service: str,
-                  ports: dict[int, int], owner_pid: int, log_dir: Path, timeout_s: float = 30.0) -> int:
+                  ports: dict[int, int], owner_pid: int, log_dir: Path, timeout_s: float = 30.0,
+                  follow_pods: bool = False) -> int:
     """Start a supervisor forwarding 127.0.0.1:LOCAL -> svc/service:REMOTE for each ``ports`` item
     (remote -> local); return its pid once every local port accepts connections."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -62,6 +66,8 @@ def start_forward(kubectl: str, kubeconfig: str, context: str | None, namespace:
                "--kubectl", kubectl, "--kubeconfig", kubeconfig, "--namespace", namespace, "--service", service]
     if context:
         command += ["--context", context]
+    if follow_pods:
+        command.append("--follow-pods")
     command += [f"{local}:{remote}" for remote, local in ports.items()]
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -112,11 +118,53 @@ def is_forwarder(pid: int) -> bool:
     return b"pytest_blissful.stack.kubernetes_forward" in cmdline
 
 
+def _pod_target(args: argparse.Namespace) -> tuple[str, list[str]] | None:
+    """A Ready, not terminating pod behind the Service, and the LOCAL:CONTAINER_PORT pairs for it (Service ports
+    resolved through their targetPort, by number or by name); None when no pod is ready yet."""
+    core = _core_api(args.kubeconfig, args.context)
+    service = core.read_namespaced_service(args.service, args.namespace)
+    selector = ",".join(f"{k}={v}" for k, v in sorted((service.spec.selector or {}).items()))
+    for pod in sorted(core.list_namespaced_pod(args.namespace, label_selector=selector).items,
+                      key=lambda p: p.metadata.name):
+        ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+        if not ready or pod.metadata.deletion_timestamp is not None:
+            continue
+        named = {port.name: port.container_port for c in pod.spec.containers for port in (c.ports or []) if port.name}
+        pairs = []
+        for pair in args.ports:
+            local, remote = pair.split(":")
+            spec = next(p for p in service.spec.ports if int(p.port) == int(remote))
+            target = spec.target_port if spec.target_port is not None else spec.port
+            pairs.append(f"{local}:{named.get(target, target)}")
+        return str(pod.metadata.name), pairs
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _core_api(kubeconfig: str, context: str | None) -> Any:
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
+    return client.CoreV1Api(api)
+
+
+def _pod_alive(args: argparse.Namespace, pod: str) -> bool:
+    """False once the pod is gone or terminating; True while it is there or the API does not answer."""
+    from kubernetes.client.rest import ApiException
+
+    try:
+        found = _core_api(args.kubeconfig, args.context).read_namespaced_pod(pod, args.namespace, _request_timeout=2)
+    except ApiException as exc:
+        return exc.status != 404
+    except Exception:  # a slow or restarting API server is no reason to drop working connections
+        return True
+    return found.metadata.deletion_timestamp is None
+
+
 def _supervise(args: argparse.Namespace) -> int:
-    command = [args.kubectl, "--kubeconfig", args.kubeconfig, "--namespace", args.namespace]
+    base = [args.kubectl, "--kubeconfig", args.kubeconfig, "--namespace", args.namespace]
     if args.context:
-        command += ["--context", args.context]
-    command += ["port-forward", "--address", "127.0.0.1", f"svc/{args.service}", *args.ports]
+        base += ["--context", args.context]
     child: subprocess.Popen[bytes] | None = None
 
     def stop(signum: int, frame: object) -> None:
@@ -129,16 +177,39 @@ def _supervise(args: argparse.Namespace) -> int:
     for attempt in range(MAX_RESTARTS):
         if not _alive(args.owner_pid):
             return 0
+        pod: str | None = None
+        if args.follow_pods:
+            # forward to one pod and watch it: kubectl may take many seconds to notice that its pod is gone
+            try:
+                found = _pod_target(args)
+            except Exception as exc:  # the API is briefly unavailable: try again
+                print(f"[{time.strftime('%H:%M:%S')}] looking up the pods of {args.service}: {exc}", flush=True)
+                found = None
+            if found is None:
+                time.sleep(0.25)
+                continue
+            pod, ports = found
+            command = [*base, "port-forward", "--address", "127.0.0.1", f"pod/{pod}", *ports]
+        else:
+            command = [*base, "port-forward", "--address", "127.0.0.1", f"svc/{args.service}", *args.ports]
         child = subprocess.Popen(command)
+        checked = time.monotonic()
         while child.poll() is None:
             if not _alive(args.owner_pid):
                 child.terminate()
                 child.wait(timeout=5)
                 return 0
-            time.sleep(0.2)
+            if pod is not None and time.monotonic() - checked > 0.25:
+                checked = time.monotonic()
+                if not _pod_alive(args, pod):
+                    print(f"[{time.strftime('%H:%M:%S')}] pod {pod} is going away: forwarding to another", flush=True)
+                    child.terminate()
+                    child.wait(timeout=5)
+                    break
+            time.sleep(0.1)
         print(f"[{time.strftime('%H:%M:%S')}] kubectl port-forward exited {child.returncode} (restart {attempt + 1})",
               flush=True)
-        time.sleep(0.2)
+        time.sleep(0.1)
     return 1
 
 
@@ -150,7 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--context")
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--service", required=True)
-    parser.add_argument("ports", nargs="+", help="LOCAL:REMOTE")
+    parser.add_argument("--follow-pods", action="store_true",
+                        help="forward to one ready pod of the Service and move to another when it goes away")
+    parser.add_argument("ports", nargs="+", help="LOCAL:SERVICE_PORT")
     return _supervise(parser.parse_args(argv))
 
 
