@@ -3,8 +3,8 @@
 ``kubectl port-forward`` is tied to one pod, and may take half a minute to notice that the pod is gone (a
 pod-kill, a rollout). A small supervisor process forwards to one ready pod of the Service, watches that pod
 through the API (every 0.25 s), and when it goes away (or kubectl exits) starts a new kubectl on the same local
-port to another ready pod, until the run that owns it is gone: the stack's URL stays valid. The supervisor runs in its own session (its pid is recorded in the stack state and
-the ledger) and exits by itself within a second of its owner's death, taking kubectl with it: nothing
+port to another ready pod, until the run that owns it is gone: the stack's URL stays valid. The supervisor runs
+in its own session (its pid is recorded in the stack state and the ledger) and exits by itself within a second of its owner's death, taking kubectl with it: nothing
 outlives a SIGKILLed run.
 
     python -m pytest_blissful.stack.kubernetes_forward --owner-pid PID --kubectl K --kubeconfig F \\
@@ -155,10 +155,10 @@ def _pod_alive(args: argparse.Namespace, pod: str) -> bool:
     try:
         found = _core_api(args.kubeconfig, args.context).read_namespaced_pod(pod, args.namespace, _request_timeout=2)
     except ApiException as exc:
-        return exc.status != 404
+        return bool(exc.status != 404)
     except Exception:  # a slow or restarting API server is no reason to drop working connections
         return True
-    return found.metadata.deletion_timestamp is None
+    return bool(found.metadata.deletion_timestamp is None)
 
 
 def _supervise(args: argparse.Namespace) -> int:
