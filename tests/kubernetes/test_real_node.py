@@ -90,16 +90,16 @@ def _kill_output(journal_path: Path | None) -> dict[str, object]:
 
 
 def _graded(fmea: Any, scenario: str, snapshot: Callable[[], list[str]] = list) -> tuple[Any, list[str]]:
-    """Run ``scenario`` (with ``snapshot()`` taken just before); once more if the baseline before the fault was not
-    steady (a busy shared machine): that makes a run inconclusive, which says nothing about the fault."""
+    """Run ``scenario`` (with ``snapshot()`` taken just before); again (at most 3 runs) while the baseline before the
+    fault is not steady (a busy shared machine): that makes a run inconclusive, which says nothing about the fault."""
     for _ in range(20):  # warm the services' connection pools first
         httpx.get(fmea.stack.base_url + "/dependency", timeout=5)
-    before = snapshot()
-    result = fmea.run(scenario, fault_duration=4, users=5)
-    if result.verdict == "inconclusive" and "steady state not met before the fault" in result.reason:
-        print(f"{scenario}: baseline not steady, running it again: {result.reason}")
+    for _attempt in range(3):
         before = snapshot()
         result = fmea.run(scenario, fault_duration=4, users=5)
+        if result.verdict != "inconclusive" or "steady state not met before the fault" not in result.reason:
+            break
+        print(f"{scenario}: baseline not steady, running it again: {result.reason}")
     return result, before
 
 
