@@ -184,6 +184,10 @@ def run_experiment(
         raise ChaosError("Chaos Toolkit experiments must run in the main thread (chaoslib installs signal handlers)")
     if stack is not None and stack.kind == "external" and not allow_remote:
         safety.check_url(stack.base_url, f"the external target {stack.name!r}", configuration)
+    if stack is not None and stack.kind == "kubernetes" and not stack.kubernetes.get("local") and not allow_remote:
+        # its URLs are local port-forwards, but the faults land in a cluster elsewhere
+        safety.check_url(str(stack.kubernetes.get("server")), f"the Kubernetes cluster of {stack.name!r}",
+                         configuration)
 
     from chaoslib.experiment import run_experiment as chaoslib_run
     from chaoslib.types import Dry, Strategy

@@ -5,6 +5,7 @@ The ``chaos:``, ``comparison:`` and ``canary:`` sections take the original bliss
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -41,13 +43,44 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class KubernetesConfig(_Section):
+    """``stack.kubernetes``: manifests applied to a cluster, in a namespace of their own (see docs/kubernetes.md)."""
+
+    manifests: list[Path] = Field(
+        min_length=1, description="manifest files or directories (a directory with kustomization.yaml is built "
+                                  "with Kustomize), relative to the config file")
+    kubeconfig: Path | None = Field(
+        default=None, description="default: $KUBECONFIG, else the local cluster of ./scripts/setup.sh kubernetes, "
+                                  "else ~/.kube/config")
+    context: str | None = Field(default=None, description="kubeconfig context (default: its current context)")
+    namespace: str | None = Field(
+        default=None, description="an existing namespace to deploy into; default: an ephemeral namespace "
+                                  "blissful-<run id>, labelled with the run id and deleted at the end")
+    forward: list[str] = Field(
+        default_factory=list, description="more Services to port-forward to 127.0.0.1 (all their ports), e.g. "
+                                          "toxiproxy; the entry Service (stack.entry_service) always is")
+    delete_timeout: Seconds = Field(default=60.0, gt=0, description="how long a namespace may take to go")
+
+    @field_validator("namespace")
+    @classmethod
+    def _dns_label(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+            raise ValueError(f"{value!r} is not a valid namespace name (lower-case letters, digits and '-', "
+                             "at most 63 characters)")
+        return value
+
+
 class StackConfig(_Section):
-    """What to test: a compose stack (default: the embedded demo) or an already-running target."""
+    """What to test: a compose stack (default: the embedded demo), a Kubernetes deployment or a running target."""
 
     compose: list[Path] = Field(default_factory=list, description="compose files, relative to the config file")
     url: AnyHttpUrl | None = Field(default=None, description="an already-running target; no stack is started")
-    entry_service: str = Field(default="lb", description="compose service that receives the traffic")
-    entry_port: int = Field(default=80, ge=1, le=65535, description="container port of the entry service")
+    kubernetes: KubernetesConfig | None = Field(
+        default=None, description="deploy manifests to a Kubernetes cluster instead of a compose stack")
+    entry_service: str = Field(default="lb", description="compose service (or Kubernetes Service) that receives "
+                                                          "the traffic")
+    entry_port: int = Field(default=80, ge=1, le=65535, description="container port of the entry service "
+                                                                     "(Kubernetes: the Service's port)")
     health_path: str = "/health"
     startup_timeout: Seconds = Field(default=120.0, gt=0)
     env: dict[str, str] = Field(default_factory=dict, description="variables for compose interpolation")
@@ -58,6 +91,13 @@ class StackConfig(_Section):
     dependencies: list[str] = Field(
         default_factory=list, description="services /ready depends on (the contract suite breaks each once)"
     )
+
+    @field_validator("kubernetes")
+    @classmethod
+    def _one_target(cls, value: KubernetesConfig | None, info: ValidationInfo) -> KubernetesConfig | None:
+        if value is not None and info.data.get("compose"):
+            raise ValueError("set either stack.compose or stack.kubernetes, not both")
+        return value
 
     @field_validator("health_path")
     @classmethod
@@ -335,7 +375,7 @@ class BlissfulConfig(_Section):
 
     @property
     def uses_demo_stack(self) -> bool:
-        return not self.stack.compose and self.stack.url is None
+        return not self.stack.compose and self.stack.url is None and self.stack.kubernetes is None
 
     def model_post_init(self, context: object) -> None:
         """The embedded demo stack comes with its own knowledge: services, log lines, chaos targets, mix."""

@@ -60,6 +60,11 @@ class StackManager:
             except TargetUnreachable as exc:
                 raise StackError(f"target unreachable (stack.url in {self.config.source}): {exc}") from None
             return Stack(name=url, kind="external", base_url=url)
+        if stack_config.kubernetes is not None:
+            from pytest_blissful.stack import kubernetes
+
+            return kubernetes.up(self.config, self.run_id, self.owner_pid, self.ledger, self.state_file.parent,
+                                 self.progress)
         if self.config.uses_demo_stack:
             files, name = [demo_compose_file()], "demo"
         else:
@@ -92,11 +97,26 @@ class StackManager:
             self.state_file.unlink()
         if stack.project is None:
             return None
+        if stack.kind == "kubernetes":
+            return self._teardown_kubernetes(stack, keep)
         if keep:
             self.ledger.forget(stack.project)
             return (f"blissful: kept stack {stack.name!r} running at {stack.base_url} "
                     f"(remove it with: docker compose --project-name {stack.project} down --volumes)")
         compose_down(stack.project)
+        self.ledger.forget(stack.project)
+        return None
+
+    def _teardown_kubernetes(self, stack: Stack, keep: bool) -> str | None:
+        from pytest_blissful.stack import kubernetes
+
+        assert stack.project is not None
+        if keep:
+            self.ledger.forget(stack.project)
+            return (f"blissful: kept namespace {stack.namespace} (port-forwards stop with this run; remove it with: "
+                    f"kubectl --kubeconfig {stack.kubernetes.get('kubeconfig')} delete namespace {stack.namespace})")
+        timeout = self.config.stack.kubernetes.delete_timeout if self.config.stack.kubernetes else 60.0
+        kubernetes.down(stack.kubernetes, timeout_s=timeout)
         self.ledger.forget(stack.project)
         return None
 

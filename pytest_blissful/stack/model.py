@@ -31,11 +31,31 @@ class Stack:
     """A system under test that is up and healthy."""
 
     name: str
-    kind: Literal["compose", "external"]
+    kind: Literal["compose", "external", "kubernetes"]
     base_url: str
     project: str | None = None
     compose_files: tuple[str, ...] = ()
     services: dict[str, tuple[ServiceHandle, ...]] = field(default_factory=dict)
+    kubernetes: dict[str, Any] = field(default_factory=dict)  # namespace, kubeconfig, context... (kind kubernetes)
+
+    @property
+    def namespace(self) -> str | None:
+        """The Kubernetes namespace of a ``kubernetes`` stack."""
+        return self.kubernetes.get("namespace")
+
+    def resource(self, ref: str) -> Any:
+        """Readiness of a Kubernetes object of this stack: ``stack.resource("deployment/api").ready``
+        (also ``.exists``, ``.reason``, ``.explain()``)."""
+        from pytest_blissful.stack import kubernetes
+
+        return kubernetes.status(self._cluster(), str(self.namespace), ref)
+
+    def _cluster(self) -> Any:
+        if self.kind != "kubernetes":
+            raise RuntimeError(f"stack {self.name!r} is a {self.kind} stack, not a Kubernetes one")
+        from pytest_blissful.stack import kubernetes
+
+        return kubernetes.cluster_of(self.kubernetes)
 
     def service(self, name: str) -> tuple[ServiceHandle, ...]:
         """All replicas (containers) of a compose service."""
@@ -50,7 +70,12 @@ class Stack:
         return self.service(service)[0].url(container_port)
 
     def logs(self, service: str, tail: int | None = None) -> str:
-        """Combined stdout+stderr of every replica of ``service``."""
+        """Combined stdout+stderr of every replica of ``service`` (Kubernetes: every pod behind the Service or
+        workload of that name, read through the API)."""
+        if self.kind == "kubernetes":
+            from pytest_blissful.stack import kubernetes
+
+            return kubernetes.logs(self._cluster(), str(self.namespace), service, tail)
         if self.kind != "compose" or self.project is None:
             raise RuntimeError(f"stack {self.name!r} is an external target: its logs are not reachable from here")
         self.service(service)
@@ -86,4 +111,5 @@ class Stack:
             project=data.get("project"),
             compose_files=tuple(data.get("compose_files", ())),
             services=services,
+            kubernetes=dict(data.get("kubernetes") or {}),
         )
