@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
-    from pytest_blissful.grading.comparison import ComparisonResult
     from pytest_blissful.grading.canary import CanaryResult
+    from pytest_blissful.grading.comparison import ComparisonResult
     from pytest_blissful.grading.fmea import FmeaResult
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.grading.thresholds import ThresholdReport

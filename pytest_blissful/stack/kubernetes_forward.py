@@ -4,8 +4,8 @@
 pod-kill, a rollout). A small supervisor process forwards to one ready pod of the Service, watches that pod
 through the API (every 0.25 s), and when it goes away (or kubectl exits) starts a new kubectl on the same local
 port to another ready pod, until the run that owns it is gone: the stack's URL stays valid. The supervisor runs
-in its own session (its pid is recorded in the stack state and the ledger) and exits by itself within a second of its owner's death, taking kubectl with it: nothing
-outlives a SIGKILLed run.
+in its own session (its pid is recorded in the stack state and the ledger) and exits by itself within a second
+of its owner's death, taking kubectl with it: nothing outlives a SIGKILLed run.
 
     python -m pytest_blissful.stack.kubernetes_forward --owner-pid PID --kubectl K --kubeconfig F \\
         [--context C] --namespace NS --service NAME LOCAL:REMOTE [LOCAL:REMOTE ...]
