@@ -16,8 +16,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from pytest_blissful.flows.fmea import Fmea
 from pytest_blissful.config.schema import BlissfulConfig
+from pytest_blissful.flows.fmea import Fmea
 from pytest_blissful.stack.ledger import Ledger
 from pytest_blissful.stack.manager import StackManager
 

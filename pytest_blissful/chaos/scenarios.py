@@ -17,10 +17,12 @@ from typing import Any
 from pytest_blissful.config.schema import BlissfulConfig
 from pytest_blissful.grading.fmea import SEVERITY_RATING, FmeaExpectation
 
-# the ten scenarios of the FMEA plan, plus graceful-shutdown (evidence for the scorecard's SIGTERM check)
+# the ten scenarios of the FMEA plan, plus graceful-shutdown, dependency-flaky and overload (evidence for the
+# scorecard's SIGTERM, retry and rate-limiting checks)
 BUILTIN_SCENARIOS = (
     "network-latency", "network-partition", "pod-kill", "kafka-down", "db-latency",
     "db-down", "memory-pressure", "cpu-stress", "dns-failure", "dependency-timeout", "graceful-shutdown",
+    "dependency-flaky", "overload",
 )
 _PLACEHOLDER = re.compile(r"\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 _RUNTIME_KEYS = {"fault_duration"}

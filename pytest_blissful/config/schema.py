@@ -99,7 +99,33 @@ class ChaosConfig(_Section):
     min_score: float | None = Field(
         default=None, ge=0, le=100, description="fail the run when the resilience score ends below this"
     )
+    min_coverage: float = Field(
+        default=100.0, ge=0, le=100,
+        description="promotion needs this share of the configured scenarios conclusive (pass or fail), percent",
+    )
     mix: dict[str, int] = Field(default_factory=dict, description="load mix during chaos (default: load.mix)")
+    dependencies: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="dependency -> the endpoints that use it ('METHOD /path' as in the mix), e.g. "
+                    "postgres: ['GET /greetings']; the capability rules compare affected and unaffected endpoints",
+    )
+    liveness_paths: list[str] = Field(
+        default_factory=lambda: ["/live"], description="probe paths that must stay 200 while a dependency is down"
+    )
+    degraded_header: str | None = Field(
+        default=None, description="response header the service sets on degraded answers (e.g. X-Degraded)"
+    )
+
+    @field_validator("dependencies")
+    @classmethod
+    def _endpoint_syntax(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for dependency, endpoints in value.items():
+            for endpoint in endpoints:
+                method, _, path = endpoint.partition(" ")
+                if not method.isalpha() or not method.isupper() or not path.startswith("/"):
+                    raise ValueError(f"{dependency}: endpoint {endpoint!r} must be 'METHOD /path', "
+                                     "e.g. 'GET /greetings' (as in the load mix)")
+        return value
 
 
 class ComparisonThresholds(_Section):
@@ -162,6 +188,12 @@ DEMO_CHAOS_TARGETS = {
 DEMO_CHAOS_MIX = {
     "GET /hello": 4, "GET /hello/{name}": 2, "GET /greetings": 2, "GET /dependency": 2, "GET /health": 1,
 }
+# which demo endpoints use which dependency (the Toxiproxy proxy names the scenarios fault)
+DEMO_CHAOS_DEPENDENCIES = {
+    "postgres": ["GET /greetings", "GET /hello/{name}"],
+    "redis": ["GET /hello/{name}"],
+    "upstream": ["GET /dependency"],
+}
 
 
 class BlissfulConfig(_Section):
@@ -199,5 +231,27 @@ class BlissfulConfig(_Section):
             chaos = self.chaos.model_copy(update={
                 "targets": dict(DEMO_CHAOS_TARGETS),
                 "mix": self.chaos.mix or dict(DEMO_CHAOS_MIX),
+                "dependencies": self.chaos.dependencies or {k: list(v) for k, v in DEMO_CHAOS_DEPENDENCIES.items()},
+                "degraded_header": self.chaos.degraded_header or "X-Degraded",
             })
             object.__setattr__(self, "chaos", chaos)
+
+    @property
+    def chaos_endpoints(self) -> tuple[str, ...]:
+        """The endpoints the chaos load sends (its mix); empty when a locustfile decides."""
+        return tuple(self.chaos.mix or self.load.mix)
+
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Checks across sections, as (key path, message): ``chaos.dependencies`` must name endpoints of the
+        chaos load mix (when there is one), or their evidence would be silently empty."""
+        known = self.chaos_endpoints
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        if not known:
+            return found
+        for dependency, endpoints in self.chaos.dependencies.items():
+            for index, endpoint in enumerate(endpoints):
+                if endpoint not in known:
+                    found.append((("chaos", "dependencies", dependency, index),
+                                  f"unknown endpoint {endpoint!r}: not in the chaos load mix "
+                                  f"(known: {', '.join(known)}); fix the name or add it to chaos.mix"))
+        return found

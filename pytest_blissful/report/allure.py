@@ -281,8 +281,9 @@ def _number(value: object) -> object:
 
 def scorecard_fragment(scorecard: Scorecard) -> str:
     """Score, pass rate, the capability table, the scenarios and the recommendations as an HTML fragment."""
-    rows = [(f"{c.status} {_CAPABILITY_WORD.get(c.status, '')}".strip() if c.status != "not tested" else c.status,
-             c.title, c.note, "; ".join(c.evidence) or "—") for c in scorecard.capabilities]
+    rows = [(f"{c.status} {_CAPABILITY_WORD.get(c.status, '')}".strip() if c.status != "not shown" else c.status,
+             c.title, f"{c.note} (rule: {c.rule})" if c.rule else c.note, "; ".join(c.evidence) or "—")
+            for c in scorecard.capabilities]
     scenario_rows = [(r.get("scenario"), r.get("verdict"), r.get("severity"), r.get("rpn"), r.get("reason"))
                      for r in scorecard.scenarios]
     recommendations = "".join(f"<li>{escape(item)}</li>" for item in scorecard.recommendations) or "<li>none</li>"
@@ -398,8 +399,8 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
-_CAPABILITY_STATUS = {"✅": "passed", "❌": "failed", "⚠️": "broken", "not tested": "skipped"}
-_CAPABILITY_WORD = {"✅": "in place", "❌": "missing", "⚠️": "partial", "not tested": "not tested"}
+_CAPABILITY_STATUS = {"✅": "passed", "❌": "failed", "not shown": "skipped"}
+_CAPABILITY_WORD = {"✅": "shown", "❌": "failed", "not shown": "not shown"}
 
 
 def write_scorecard_result(directory: Path, scorecard: Scorecard, *, start: float) -> Path:

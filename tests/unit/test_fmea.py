@@ -69,7 +69,11 @@ def test_a_masked_fault_passes_with_no_impact() -> None:
     result = grade(EXPECT, _timing(8, 14), timeline, probes)
     assert result.verdict == "pass", result.explain()
     assert result.detection_s is None
-    assert result.detection_rating == 1
+    # the service gave no signal at all: masked, not "certain detection" (DETECTION_TABLE)
+    assert result.detection_rating == 8
+    assert result.severity_rating == 1  # no user-facing impact: no effect
+    assert result.action_priority != "high"
+    assert result.mitigation_status.startswith("⚠️ not shown")  # no mechanism was observed
     assert result.impact.summary == "no user-facing impact"
     assert result.recovery_s == pytest.approx(0.0, abs=0.11)
 
