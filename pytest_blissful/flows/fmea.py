@@ -137,7 +137,7 @@ class Fmea:
                     instance.stop()
                 window = chaos_result.window
                 fault_start = window.injected_at or time.time()
-                fault_end = window.removed_at or window.removal_started_at or time.time()
+                fault_end = max(window.removed_at or window.removal_started_at or time.time(), fault_start)
                 self.progress(f"blissful: {scenario}: fault removed, verifying recovery (≤ {recovery_budget:.0f} s)")
                 observe_end = self._await_recovery(load, probe, spec, baseline_start, fault_start, fault_end,
                                                    recovery_budget)

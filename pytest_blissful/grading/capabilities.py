@@ -58,9 +58,10 @@ RULES: dict[str, str] = {
         "p99 at 90% of the delay or more and above the p99 SLO, or client-side timeouts over 1% → ❌."),
     "circuit_breakers": (
         "While a dependency keeps hanging, the affected endpoints' p50 and p95 latency in the second half of the "
-        "fault window are back near the baseline (≤ max(3 × baseline, baseline + 50 ms)) although calls were slow "
-        "at first, and they answer without errors after removal → ✅. The second half's p50 still far above the "
-        "baseline (calls keep waiting on the failing dependency) → ❌."),
+        "fault window are back near the baseline (≤ max(3 × baseline, baseline + 50 ms)) although the first calls "
+        "were slow (p99 over the fault above twice the second half's p95), and they answer without errors after "
+        "removal → ✅. The second half's p50 still far above the baseline (calls keep waiting on the failing "
+        "dependency) → ❌."),
     "caching": (
         "While a dependency is down or hung (or slow, when the service marks degraded answers), the endpoints that "
         "use it keep answering successfully (error rate within the SLO); when the service marks degraded answers "
@@ -72,7 +73,7 @@ RULES: dict[str, str] = {
     "health_checks": (
         "When a dependency that readiness checks is lost, readiness answers 503 within 5 s, is ready again after "
         "the fault is removed, and liveness stays 200 throughout → ✅. Readiness stays 200 for the whole outage, "
-        "liveness fails, or readiness never returns → ❌."),
+        "liveness fails (half of its probes or more), or readiness never returns → ❌."),
     "graceful_shutdown": (
         "SIGTERM to one instance, measured at that instance: every request in flight at the signal completes "
         "successfully, readiness answers 503 before the process exits, and it exits within the grace period "
@@ -345,7 +346,8 @@ def judge_circuit_breaker(obs: Observation) -> Finding:
     if late.p50_ms > bound_p50:
         return _finding(cap, FAILED, obs, f"calls kept waiting on the failing dependency: p50 {late.p50_ms:.0f} ms "
                         f"in the fault's second half vs {base.p50_ms:.0f} ms before", **numbers)
-    slowed = fault.p99_ms > bound_p95
+    # the first calls waited (slow tail over the whole fault), the later ones did not
+    slowed = fault.p99_ms > max(bound_p50, 2 * late.p95_ms)
     if late.p95_ms <= bound_p95 and slowed:
         if after.requests and after.error_rate * 100 > max(obs.slo_error_rate_percent, base.error_rate * 200):
             return _finding(cap, NOT_SHOWN, obs, f"failed fast (p95 {late.p95_ms:.0f} ms late in the fault) but "
@@ -441,7 +443,7 @@ def judge_health_checks(obs: Observation) -> Finding:
     if flipped is None:
         return _finding(cap, FAILED, obs, f"readiness answered 200 for the whole {obs.fault_s:.1f} s outage of "
                         f"{obs.dependency or 'the dependency'} ({len(under)} probes)", **numbers)
-    if live_failed >= 2:
+    if live_failed >= 2 and live_failed >= 0.5 * len(live_under):
         return _finding(cap, FAILED, obs, f"liveness failed {live_failed}/{len(live_under)} times while only a "
                         "dependency was down: the instance would be restarted for it", **numbers)
     if after and back is None:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from pytest_blissful.grading.capabilities import FAILED, SHOWN, Finding
+from pytest_blissful.grading.capabilities import FAILED, NOT_SHOWN, SHOWN, Finding
 from pytest_blissful.metrics.timeline import Timeline, Window
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -447,6 +447,8 @@ def apply_findings(result: FmeaResult, findings: Sequence[Finding]) -> FmeaResul
     """Attach the capability findings; a mechanism the scenario needs that was seen failing fails the run."""
     from dataclasses import replace
 
+    if result.verdict == "inconclusive":  # nothing can be concluded: no mechanism shown, none failed
+        findings = [replace(f, status=NOT_SHOWN, summary=f"inconclusive run ({f.summary})") for f in findings]
     failed = [f for f in findings if f.status == FAILED]
     verdict, reason = result.verdict, result.reason
     if failed and verdict != "inconclusive":
