@@ -121,6 +121,7 @@ class Fmea:
                 if needs.fault == "overload":
                     capacity = _capacity_rps(progress_seen, baseline_start)
                     configuration["overload_rate"] = round(max(capacity, 1.0) * needs.overload_factor, 1)
+                    configuration["overload_mix"] = dict(chaos.mix or self.config.load.mix) or None
                 if instance:
                     instance.start()
                 if chaos.abort_on_critical_failure:
