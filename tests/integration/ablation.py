@@ -53,14 +53,14 @@ _SWITCHES = ("BLISSFUL_PROFILE", "DEP_TIMEOUT_S", "DEP_DEADLINE_S", "RETRIES", "
 FRAGILE = {"BLISSFUL_PROFILE": "fragile"}
 RESILIENT = {"BLISSFUL_PROFILE": "resilient"}
 # short, CI-sized runs; dependency-timeout holds longer so the breaker's effect has a second half to show in
-FAULT_S = {"dependency-timeout": 5.0, "dependency-flaky": 5.0, "overload": 4.0}
-DEFAULT_FAULT_S = 3.0
+FAULT_S = {"dependency-timeout": 4.0, "dependency-flaky": 4.0, "overload": 3.0, "db-latency": 3.0}
+DEFAULT_FAULT_S = 2.0
 
 
 def chaos_config(env: Mapping[str, str], scenarios: Sequence[str]) -> BlissfulConfig:
     return BlissfulConfig.model_validate({
         "stack": {"env": {k: env.get(k, "") for k in _SWITCHES}, "startup_timeout": 180},
-        "chaos": {"scenarios": list(scenarios), "baseline_duration": 3, "default_duration": DEFAULT_FAULT_S,
+        "chaos": {"scenarios": list(scenarios), "baseline_duration": 2, "default_duration": DEFAULT_FAULT_S,
                   "load_during_chaos": 10, "slos": {"max_recovery_time_s": 8}},
     })
 
