@@ -290,8 +290,9 @@ def scorecard_fragment(scorecard: Scorecard) -> str:
     verdict = "pass" if scorecard.passed else "fail"
     return (f"<h3>Resilience score <span class='{verdict}'>{scorecard.resilience_score:.1f}/100</span> "
             f"(minimum {scorecard.min_score:g}; {escape(scorecard.trend)})</h3>"
-            f"<p>FMEA pass rate {scorecard.fmea_pass_rate:.0f}% (promotion needs ≥ 80%: "
-            f"{'yes' if scorecard.promotable else 'no'}); conclusive coverage {scorecard.coverage:.0f}%</p>"
+            f"<p>FMEA pass rate {scorecard.fmea_pass_rate:.0f}% · coverage {scorecard.coverage:.0f}% of "
+            f"{len(scorecard.configured)} configured scenarios · promotable: "
+            f"{escape(scorecard.promotion_reason)}</p>"
             "<h4>Capabilities</h4>" + html_table(["status", "capability", "note", "evidence"], rows)
             + "<h4>Scenarios</h4>" + html_table(["scenario", "verdict", "severity", "RPN", "reason"], scenario_rows,
                                                  classes=[str(r[1]) for r in scenario_rows])
