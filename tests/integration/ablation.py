@@ -95,14 +95,15 @@ class DemoLab:
                           f"in {time.monotonic() - started:.1f} s")
         return self.stack
 
-    def run(self, env: Mapping[str, str], scenarios: Sequence[str]) -> tuple[Scorecard, list[dict[str, Any]]]:
+    def run(self, env: Mapping[str, str], scenarios: Sequence[str],
+            users: int | None = None) -> tuple[Scorecard, list[dict[str, Any]]]:
         stack = self.configure(env)
         config = chaos_config(env, scenarios)
         fmea = Fmea(stack, config, self.report_dir, progress=self.progress)
         rows: list[dict[str, Any]] = []
         for name in scenarios:
             started = time.monotonic()
-            result = fmea.run(name, fault_duration=FAULT_S.get(name, DEFAULT_FAULT_S))
+            result = fmea.run(name, fault_duration=FAULT_S.get(name, DEFAULT_FAULT_S), users=users)
             rows.append({**result.to_dict(), "capabilities": list(fmea.runs[-1].scenario.capabilities)})
             self.progress(f"{name}: {result.verdict} in {time.monotonic() - started:.1f} s; "
                           + "; ".join(f"{f.capability} {f.status} {f.summary}" for f in result.findings))
