@@ -241,7 +241,8 @@ def grade(
                             [p for p in probes if p.path not in readiness_paths])
 
     baseline_error_pct = baseline.error_rate * 100
-    before = [p for p in probes if timing.baseline_start <= p.at < timing.fault_start]
+    # the users' steady state: readiness / liveness probes are signals, judged by the capability rules
+    before = [p for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.path not in readiness_paths]
     baseline_probe_pct = 100.0 * sum(not p.ok for p in before) / len(before) if before else 0.0
     reason: str
     verdict: Verdict
