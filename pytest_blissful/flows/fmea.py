@@ -29,6 +29,7 @@ from pytest_blissful.grading.fmea import (
     grade,
     latency_bound_ms,
     recovery_instant,
+    usable_probes,
 )
 from pytest_blissful.stack.model import Stack
 
@@ -141,7 +142,7 @@ class Fmea:
                 fault_end = max(window.removed_at or window.removal_started_at or time.time(), fault_start)
                 self.progress(f"blissful: {scenario}: fault removed, verifying recovery (≤ {recovery_budget:.0f} s)")
                 observe_end = self._await_recovery(load, probe, spec, baseline_start, fault_start, fault_end,
-                                                   recovery_budget)
+                                                   recovery_budget, signal_paths)
                 load.stop()
                 load_result = load.result(timeout=60)
         finally:
@@ -224,7 +225,8 @@ class Fmea:
                        baseline_p95_ms=figures(load_result.timeline, timing.baseline_start, timing.fault_start).p95_ms)
 
     def _await_recovery(self, load: LoadHandle, probe: SteadyStateProbe, spec: Scenario, baseline_start: float,
-                        fault_start: float, fault_end: float, budget_s: float) -> float:
+                        fault_start: float, fault_end: float, budget_s: float,
+                        signal_paths: Sequence[str] = ()) -> float:
         """Observe after removal until the service has been healthy for the hold window (bounded)."""
         deadline = time.time() + budget_s
         while time.time() < deadline:
@@ -233,7 +235,7 @@ class Fmea:
             timing = FmeaTiming(baseline_start, fault_start, fault_end, now)
             samples = probe.samples
             # probes only: the load's per-second figures arrive later and are checked by the grading
-            if _probe_recovered(samples, timing, spec):
+            if _probe_recovered(usable_probes(samples, timing, signal_paths), timing, spec):
                 return now + 1.0 if now + 1.0 < deadline else now
         return time.time()
 

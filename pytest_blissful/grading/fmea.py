@@ -229,7 +229,7 @@ def grade(
     error-rate SLO. Probes run on a fixed schedule, so they also catch a stall that closed-model load hides
     (stuck clients send no requests, and a request that is never sent is never counted as an error).
     """
-    probes = sorted(probes, key=lambda p: p.at)
+    probes = usable_probes(probes, timing, readiness_paths)
     baseline = timeline.window_epoch(timing.baseline_start, timing.fault_start)
     fault = timeline.window_epoch(timing.fault_start, timing.fault_end)
     bound_ms = latency_bound_ms(probes, timing)
@@ -286,6 +286,14 @@ def grade(
             "timing": asdict(timing),
         },
     )
+
+
+def usable_probes(probes: Sequence[ProbeSample], timing: FmeaTiming,
+                  signal_paths: Sequence[str]) -> list[ProbeSample]:
+    """The probes sorted by time, without signal paths (readiness, liveness) that never answered OK before the
+    fault: a service without ``/live`` answers 404 throughout, which signals nothing."""
+    worked = {p.path for p in probes if p.ok and timing.baseline_start <= p.at < timing.fault_start}
+    return sorted((p for p in probes if p.path in worked or p.path not in signal_paths), key=lambda p: p.at)
 
 
 def _judge(expectation: FmeaExpectation, impact: Impact, recovery_s: float | None) -> tuple[Verdict, str]:
