@@ -85,10 +85,12 @@ class DemoLab:
             self.env = {k: RESILIENT.get(k, "") for k in _SWITCHES}
         if wanted != self.env:
             started = time.monotonic()
-            stack = compose_up("demo", [demo_compose_file()], self.manager.project, wanted, "lb", 80, 180)
+            compose_up("demo", [demo_compose_file()], self.manager.project, wanted, "lb", 80, 180)
             # nginx resolved the replicas' addresses when it started: let it resolve the new containers
             subprocess.run(["docker", "compose", "--project-name", self.manager.project, "restart", "lb"],
                            capture_output=True, timeout=60, check=True)
+            # a restarted container gets new random host ports: read the stack again (nothing left to change)
+            stack = compose_up("demo", [demo_compose_file()], self.manager.project, wanted, "lb", 80, 180)
             wait_healthy(stack.base_url + "/ready", 60)
             self.stack, self.env = stack, wanted
             self.progress(f"reconfigured {dict((k, v) for k, v in wanted.items() if v)} "
