@@ -104,7 +104,9 @@ class Fmea:
         probe = SteadyStateProbe(self.stack.base_url, list(dict.fromkeys([*chaos.probe_paths, *chaos.liveness_paths])),
                                  max_duration_s=load_budget, degraded_header=chaos.degraded_header)
         endpoint_paths = [p for p in dict.fromkeys(probe_path(e) for e in needs.affected) if p]
+        # as patient as the load's users: a fallback that comes after a dependency timeout is still an answer
         endpoint_probe = SteadyStateProbe(self.stack.base_url, endpoint_paths, max_duration_s=load_budget,
+                                          timeout_s=self.config.load.request_timeout,
                                           degraded_header=chaos.degraded_header) if endpoint_paths else None
         instance = self._instance_observer(needs) if needs.observes_instance else None
         configuration: dict[str, object] = {**chaos.targets, "fault_duration": duration}

@@ -335,7 +335,7 @@ def judge_circuit_breaker(obs: Observation) -> Finding:
     fault = _pooled(obs.affected, lambda e: e.fault)
     late = _pooled(obs.affected, lambda e: e.fault_late)
     after = _pooled(obs.affected, lambda e: e.after)
-    if late.requests < MIN_REQUESTS // 2 or base.requests < MIN_REQUESTS // 2:
+    if late.requests < MIN_REQUESTS // 2 or base.requests < 5:
         return _finding(cap, NOT_SHOWN, obs, f"too few requests to judge ({late.requests} in the fault's second "
                         f"half, {base.requests} in the baseline)", late_requests=late.requests)
     bound_p50, bound_p95 = near_baseline_ms(base.p50_ms), near_baseline_ms(base.p95_ms)
