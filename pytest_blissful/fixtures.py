@@ -121,14 +121,21 @@ def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Con
 class ScorecardSoFar:
     """The FMEA results of this process so far; ``.build()`` grades them into a ``Scorecard``."""
 
-    def __init__(self, min_score: float | None) -> None:
+    def __init__(self, min_score: float | None, config: BlissfulConfig | None = None) -> None:
         self.rows: list[dict[str, object]] = []
         self.min_score = min_score
+        self.config = config
 
     def build(self) -> Scorecard:
+        """Over the configured scenario set (``chaos.scenarios``, default every known one): what has not run yet
+        counts as uncovered."""
+        from pytest_blissful.flows.fmea import configured_weights
         from pytest_blissful.grading.scorecard import build_scorecard
 
-        return build_scorecard(self.rows, min_score=self.min_score)
+        if self.config is None:
+            return build_scorecard(self.rows, min_score=self.min_score)
+        return build_scorecard(self.rows, configured=configured_weights(self.config), min_score=self.min_score,
+                               min_coverage=self.config.chaos.min_coverage)
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +145,7 @@ def scorecard(blissful_config: BlissfulConfig) -> ScorecardSoFar:
     It covers this process's ``fmea`` runs (one xdist worker's share under ``-n``); the session's complete
     scorecard is built by the controller at the end and written to ``reports/scorecard.json``.
     """
-    return ScorecardSoFar(blissful_config.chaos.min_score)
+    return ScorecardSoFar(blissful_config.chaos.min_score, blissful_config)
 
 
 @pytest.fixture

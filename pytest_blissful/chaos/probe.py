@@ -20,8 +20,9 @@ class SteadyStateProbe:
     """``with SteadyStateProbe(base_url, ["/ready", "/hello"]) as probe: ...``; then ``probe.samples``."""
 
     def __init__(self, base_url: str, paths: Sequence[str], hz: float = 10.0, timeout_s: float = 1.0,
-                 max_duration_s: float = 900.0) -> None:
+                 max_duration_s: float = 900.0, degraded_header: str | None = None) -> None:
         self.base_url = base_url
+        self.degraded_header = degraded_header
         self.paths = tuple(paths)
         self.interval_s = 1.0 / hz
         self.timeout_s = timeout_s
@@ -65,7 +66,9 @@ class SteadyStateProbe:
                     response = client.get(path)
                     sample = ProbeSample(at=sent_epoch, path=path, ok=response.is_success,
                                          latency_ms=(time.perf_counter() - sent) * 1000,
-                                         status=response.status_code)
+                                         status=response.status_code,
+                                         degraded=bool(self.degraded_header
+                                                       and self.degraded_header in response.headers))
                 except httpx.HTTPError as exc:
                     sample = ProbeSample(at=sent_epoch, path=path, ok=False,
                                          latency_ms=(time.perf_counter() - sent) * 1000,

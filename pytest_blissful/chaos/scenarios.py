@@ -26,10 +26,12 @@ from pytest_blissful.config.schema import BlissfulConfig
 from pytest_blissful.grading.fmea import FmeaExpectation
 from pytest_blissful.stack.model import Stack
 
-# the ten scenarios of the FMEA plan, plus graceful-shutdown (evidence for the scorecard's SIGTERM check)
+# the ten scenarios of the FMEA plan, plus graceful-shutdown, dependency-flaky and overload (evidence for the
+# scorecard's SIGTERM, retry and rate-limiting checks)
 BUILTIN_SCENARIOS = (
     "network-latency", "network-partition", "pod-kill", "kafka-down", "db-latency",
     "db-down", "memory-pressure", "cpu-stress", "dns-failure", "dependency-timeout", "graceful-shutdown",
+    "dependency-flaky", "overload",
 )
 _PLACEHOLDER = re.compile(r"\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 _RUNTIME_KEYS = {"fault_duration"}
@@ -70,6 +72,9 @@ class ScenarioMeta(BaseModel):
     mitigation: str = Field(default="", description="the suggestion shown when the scenario fails")
     slos: ScenarioSlos = Field(default_factory=ScenarioSlos)
     critical_error_rate_percent: float = Field(default=90.0, ge=0, le=100)
+    evidence: dict[str, Any] = Field(
+        default_factory=dict, description="what the fault does, for the capability rules (see flows/evidence.py)"
+    )
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,13 @@ def _validate(data: dict[str, Any], path: Path, kind: str, line_of: Any, key_pre
             key = key_prefix + ".".join(str(part) for part in loc) if loc else "(top level)"
             problems.append(f"{where}: {key}: {_describe(error)}")
         raise ConfigError("invalid blissful configuration:\n  " + "\n  ".join(problems)) from None
+    if found := config.problems():
+        lines = []
+        for loc, message in found:
+            line = line_of(loc)
+            lines.append(f"{path}:{line}: {key_prefix}{'.'.join(str(p) for p in loc)}: {message}" if line
+                         else f"{path}: {key_prefix}{'.'.join(str(p) for p in loc)}: {message}")
+        raise ConfigError("invalid blissful configuration:\n  " + "\n  ".join(lines))
     return config.model_copy(update={"source": path.resolve(), "kind": kind})
 
 

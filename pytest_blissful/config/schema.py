@@ -162,6 +162,10 @@ class ChaosConfig(_Section):
     min_score: float | None = Field(
         default=None, ge=0, le=100, description="fail the run when the resilience score ends below this"
     )
+    min_coverage: float = Field(
+        default=100.0, ge=0, le=100,
+        description="promotion needs this share of the configured scenarios conclusive (pass or fail), percent",
+    )
     mix: dict[str, int] = Field(default_factory=dict, description="load mix during chaos (default: load.mix)")
     toxiproxy: ToxiproxySetting | None = Field(
         default=None, description="Toxiproxy's API (default: the one service that publishes port 8474)"
@@ -171,6 +175,28 @@ class ChaosConfig(_Section):
         description="image of the helper containers for network faults (needs sh, iptables, tc); "
         "default $BLISSFUL_HELPER_IMAGE, else blissful/base:bookworm",
     )
+    dependencies: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="dependency -> the endpoints that use it ('METHOD /path' as in the mix), e.g. "
+                    "postgres: ['GET /greetings']; the capability rules compare affected and unaffected endpoints",
+    )
+    liveness_paths: list[str] = Field(
+        default_factory=lambda: ["/live"], description="probe paths that must stay 200 while a dependency is down"
+    )
+    degraded_header: str | None = Field(
+        default=None, description="response header the service sets on degraded answers (e.g. X-Degraded)"
+    )
+
+    @field_validator("dependencies")
+    @classmethod
+    def _endpoint_syntax(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for dependency, endpoints in value.items():
+            for endpoint in endpoints:
+                method, _, path = endpoint.partition(" ")
+                if not method.isalpha() or not method.isupper() or not path.startswith("/"):
+                    raise ValueError(f"{dependency}: endpoint {endpoint!r} must be 'METHOD /path', "
+                                     "e.g. 'GET /greetings' (as in the load mix)")
+        return value
 
 
 class ComparisonThresholds(_Section):
@@ -354,6 +380,12 @@ DEMO_COMPARISON = {
     "thresholds": {"min_throughput_rps": 50.0},
     "mix": DEMO_COMPARE_MIX,
 }
+# which demo endpoints use which dependency (the Toxiproxy proxy names the scenarios fault)
+DEMO_CHAOS_DEPENDENCIES = {
+    "postgres": ["GET /greetings", "GET /hello/{name}"],
+    "redis": ["GET /hello/{name}"],
+    "upstream": ["GET /dependency"],
+}
 
 
 class BlissfulConfig(_Section):
@@ -398,6 +430,8 @@ class BlissfulConfig(_Section):
             chaos = self.chaos.model_copy(update={
                 "targets": dict(DEMO_CHAOS_TARGETS),
                 "mix": self.chaos.mix or dict(DEMO_CHAOS_MIX),
+                "dependencies": self.chaos.dependencies or {k: list(v) for k, v in DEMO_CHAOS_DEPENDENCIES.items()},
+                "degraded_header": self.chaos.degraded_header or "X-Degraded",
             })
             object.__setattr__(self, "chaos", chaos)
         self._demo_comparison()
@@ -408,3 +442,23 @@ class BlissfulConfig(_Section):
         merged = {**DEMO_COMPARISON, **given}
         merged["thresholds"] = {**DEMO_COMPARISON["thresholds"], **given.get("thresholds", {})}  # type: ignore[dict-item]
         object.__setattr__(self, "comparison", ComparisonConfig.model_validate(merged))
+
+    @property
+    def chaos_endpoints(self) -> tuple[str, ...]:
+        """The endpoints the chaos load sends (its mix); empty when a locustfile decides."""
+        return tuple(self.chaos.mix or self.load.mix)
+
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Checks across sections, as (key path, message): ``chaos.dependencies`` must name endpoints of the
+        chaos load mix (when there is one), or their evidence would be silently empty."""
+        known = self.chaos_endpoints
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        if not known:
+            return found
+        for dependency, endpoints in self.chaos.dependencies.items():
+            for index, endpoint in enumerate(endpoints):
+                if endpoint not in known:
+                    found.append((("chaos", "dependencies", dependency, index),
+                                  f"unknown endpoint {endpoint!r}: not in the chaos load mix "
+                                  f"(known: {', '.join(known)}); fix the name or add it to chaos.mix"))
+        return found

@@ -7,10 +7,11 @@ injects the fault, holds it and rolls it back; the pure grading turns what was m
 from __future__ import annotations
 
 import json
+import statistics
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,19 +19,24 @@ from pytest_blissful.chaos.actions import hold
 from pytest_blissful.chaos.probe import SteadyStateProbe
 from pytest_blissful.chaos.scenarios import Scenario, load_scenario, scenario_configuration
 from pytest_blissful.config.schema import BlissfulConfig
+from pytest_blissful.flows.evidence import EvidenceSpec, evidence_spec, observation, overload_evidence, probe_path
+from pytest_blissful.grading.capabilities import Finding, OverloadEvidence, ShutdownEvidence, judge
 from pytest_blissful.grading.fmea import (
     FmeaResult,
     FmeaTiming,
     ProbeSample,
+    apply_findings,
     grade,
     latency_bound_ms,
     recovery_instant,
+    usable_probes,
 )
 from pytest_blissful.stack.model import Stack
 
 if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult
-    from pytest_blissful.load import LoadHandle, LoadResult
+    from pytest_blissful.flows.instance import InstanceObserver
+    from pytest_blissful.load import LoadHandle, LoadProgress, LoadResult
 
 Progress = Callable[[str], None]
 
@@ -46,6 +52,7 @@ class FmeaRun:
     probes: tuple[ProbeSample, ...]
     chaos: ChaosResult
     evidence_path: Path | None
+    findings: tuple[Finding, ...] = ()
 
 
 class Fmea:
@@ -81,47 +88,74 @@ class Fmea:
         chaos = self.config.chaos
         spec = load_scenario(scenario, self.config)
         bound = scenario_configuration(spec, self.config, self.stack)  # Toxiproxy API, helper image
+        needs = evidence_spec(spec, self.config)  # a faulted dependency without chaos.dependencies: an error
         duration = parse_duration(fault_duration) if fault_duration is not None else chaos.default_duration
         recovery_budget = min(spec.expectation.max_recovery_time_s, 60.0) + spec.expectation.hold_s + 1
         load_budget = chaos.baseline_duration + duration + recovery_budget + 30
+        progress_seen: list[LoadProgress] = []
         self.progress(f"blissful: {scenario}: baseline {chaos.baseline_duration:.0f} s, fault {duration:.0f} s")
 
         load = start_load(
             self.stack.base_url, users=users if users is not None else max(chaos.load_during_chaos, 1),
             duration_s=load_budget, mix=chaos.mix or self.config.load.mix or None,
             allowed_hosts=tuple(self.config.stack.allowed_hosts), request_timeout_s=self.config.load.request_timeout,
+            progress=progress_seen.append,
         )
-        probe = SteadyStateProbe(self.stack.base_url, chaos.probe_paths, max_duration_s=load_budget)
+        signal_paths = [*chaos.readiness_paths, *chaos.liveness_paths]
+        probe = SteadyStateProbe(self.stack.base_url, list(dict.fromkeys([*chaos.probe_paths, *chaos.liveness_paths])),
+                                 max_duration_s=load_budget, degraded_header=chaos.degraded_header)
+        endpoint_paths = [p for p in dict.fromkeys(probe_path(e) for e in needs.affected) if p]
+        # as patient as the load's users: a fallback that comes after a dependency timeout is still an answer
+        endpoint_probe = SteadyStateProbe(self.stack.base_url, endpoint_paths, max_duration_s=load_budget,
+                                          timeout_s=self.config.load.request_timeout,
+                                          degraded_header=chaos.degraded_header) if endpoint_paths else None
+        instance = self._instance_observer(needs) if needs.observes_instance else None
+        configuration: dict[str, object] = {**bound, **chaos.targets, "fault_duration": duration}
         hold.reset()
         watcher: _CriticalWatcher | None = None
+        capacity = 0.0
         try:
             with load:
                 _wait_until_running(load)
                 baseline_start = time.time()
                 probe.start()
+                if endpoint_probe:
+                    endpoint_probe.start()
                 _sleep_polling(load, chaos.baseline_duration)
+                if needs.fault == "overload":
+                    capacity = _capacity_rps(progress_seen, baseline_start)
+                    configuration["overload_rate"] = round(max(capacity, 1.0) * needs.overload_factor, 1)
+                    configuration["overload_mix"] = dict(chaos.mix or self.config.load.mix) or None
+                if instance:
+                    instance.start()
                 if chaos.abort_on_critical_failure:
-                    watcher = _CriticalWatcher(probe, baseline_start, spec.expectation.critical_error_rate_percent)
+                    watcher = _CriticalWatcher(probe, baseline_start, spec.expectation.critical_error_rate_percent,
+                                               ignore_paths=signal_paths)
                     watcher.start()
                 chaos_result = run_experiment(
                     spec.experiment, stack=self.stack, report_dir=self.report_dir,
-                    configuration={**bound, **chaos.targets, "fault_duration": duration},
-                    allow_remote=self.allow_remote,
+                    configuration=configuration, allow_remote=self.allow_remote,
                 )
                 if watcher:
                     watcher.stop()
+                if instance:
+                    instance.stop()
                 window = chaos_result.window
                 fault_start = window.injected_at or time.time()
-                fault_end = window.removed_at or window.removal_started_at or time.time()
+                fault_end = max(window.removed_at or window.removal_started_at or time.time(), fault_start)
                 self.progress(f"blissful: {scenario}: fault removed, verifying recovery (≤ {recovery_budget:.0f} s)")
                 observe_end = self._await_recovery(load, probe, spec, baseline_start, fault_start, fault_end,
-                                                   recovery_budget)
+                                                   recovery_budget, signal_paths)
                 load.stop()
                 load_result = load.result(timeout=60)
         finally:
             probe.stop()
+            if endpoint_probe:
+                endpoint_probe.stop()
             if watcher:
                 watcher.stop()
+            if instance:
+                instance.stop()
 
         timing = FmeaTiming(baseline_start=baseline_start, fault_start=fault_start, fault_end=fault_end,
                             observe_end=observe_end)
@@ -130,15 +164,72 @@ class Fmea:
             inconclusive = inconclusive or "the fault was never injected"
         result = grade(spec.expectation, timing, load_result.timeline, probe.samples,
                        inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason(),
-                       readiness_paths=chaos.readiness_paths)
+                       readiness_paths=signal_paths)
+        shutdown: ShutdownEvidence | None = None
+        if instance is not None and window.injected_at is not None:
+            shutdown = instance.evidence(window.injected_at, needs.grace_s)
+        overload: OverloadEvidence | None = None
+        if needs.fault == "overload":
+            overload = self._overload_evidence(load_result, timing, capacity, probe.samples)
+        endpoint_samples = endpoint_probe.samples if endpoint_probe else []
+        observed = observation(spec, needs, self.config, timing, load_result.timeline, probe.samples,
+                               endpoint_samples, shutdown=shutdown, overload=overload)
+        findings = judge(observed, spec.capabilities)
+        result = apply_findings(result, findings)
+        result = replace(result, evidence={
+            **result.evidence,
+            "endpoints": {"affected": [e.to_dict() for e in observed.affected],
+                          "unaffected": [e.to_dict() for e in observed.unaffected]},
+            "dependency": needs.dependency, "fault_kind": needs.fault,
+            **({"shutdown": shutdown.to_dict()} if shutdown else {}),
+            **({"overload": overload.to_dict()} if overload else {}),
+        })
         evidence = self._save(spec, result, load_result, chaos_result)
-        run = FmeaRun(result, spec, timing, load_result, tuple(probe.samples), chaos_result, evidence)
+        run = FmeaRun(result, spec, timing, load_result, tuple(probe.samples), chaos_result, evidence, findings)
         self.runs.append(run)
         self._on_run(run)
         return result
 
+    def _instance_observer(self, needs: EvidenceSpec) -> InstanceObserver | None:
+        """The instance the scenario stops (``chaos.targets.app``, first replica), watched at its own port."""
+        from pytest_blissful.flows.instance import InstanceObserver
+
+        target = self.config.chaos.targets.get("app")
+        if not target or target not in self.stack.services:
+            return None
+        handle = self.stack.service(target)[0]
+        if needs.instance_port not in handle.published:
+            return None  # not published: graceful shutdown stays "not shown" (see docs/capabilities.md)
+        return InstanceObserver(handle.url(needs.instance_port), handle.container_id,
+                                inflight_path=needs.inflight_path, ready_path=self.config.chaos.readiness_paths[0]
+                                if self.config.chaos.readiness_paths else "/ready")
+
+    def _overload_evidence(self, load_result: LoadResult, timing: FmeaTiming, capacity: float,
+                           probes: list[ProbeSample]) -> OverloadEvidence | None:
+        from pytest_blissful.chaos.actions import overload as overload_action
+        from pytest_blissful.flows.evidence import figures
+
+        rate, extra = overload_action.take_result()
+        background = figures(load_result.timeline, timing.fault_start, timing.fault_end)
+        user_paths = [p for p in self.config.chaos.probe_paths
+                      if p not in (*self.config.chaos.readiness_paths, *self.config.chaos.liveness_paths)]
+        timeline = extra.timeline if extra is not None else load_result.timeline
+        found = overload_evidence(timeline, timing, capacity, rate + background.rps,
+                                  extra.dropped if extra is not None else 0, probes, user_paths)
+        if extra is None:
+            return found
+        statuses = dict(found.fault.statuses)
+        for code, n in background.statuses.items():
+            statuses[code] = statuses.get(code, 0) + n
+        fault = replace(found.fault, requests=found.fault.requests + background.requests,
+                        errors=found.fault.errors + background.errors, statuses=statuses,
+                        timeouts=found.fault.timeouts + background.timeouts)
+        return replace(found, fault=fault,
+                       baseline_p95_ms=figures(load_result.timeline, timing.baseline_start, timing.fault_start).p95_ms)
+
     def _await_recovery(self, load: LoadHandle, probe: SteadyStateProbe, spec: Scenario, baseline_start: float,
-                        fault_start: float, fault_end: float, budget_s: float) -> float:
+                        fault_start: float, fault_end: float, budget_s: float,
+                        signal_paths: Sequence[str] = ()) -> float:
         """Observe after removal until the service has been healthy for the hold window (bounded)."""
         deadline = time.time() + budget_s
         while time.time() < deadline:
@@ -147,7 +238,7 @@ class Fmea:
             timing = FmeaTiming(baseline_start, fault_start, fault_end, now)
             samples = probe.samples
             # probes only: the load's per-second figures arrive later and are checked by the grading
-            if _probe_recovered(samples, timing, spec):
+            if _probe_recovered(usable_probes(samples, timing, signal_paths), timing, spec):
                 return now + 1.0 if now + 1.0 < deadline else now
         return time.time()
 
@@ -169,6 +260,25 @@ def _probe_recovered(samples: list[ProbeSample], timing: FmeaTiming, spec: Scena
     bound = latency_bound_ms(samples, timing)
     empty = Timeline(timing.baseline_start)
     return recovery_instant(samples, empty, timing, bound, spec.expectation) is not None
+
+
+def configured_weights(config: BlissfulConfig) -> dict[str, float]:
+    """The scenario set the score is computed over (``chaos.scenarios``, default every known one) → weights."""
+    from pytest_blissful.chaos.scenarios import ScenarioError, known_scenarios
+
+    weights: dict[str, float] = {}
+    for name in config.chaos.scenarios or list(known_scenarios(config)):
+        try:
+            weights[name] = load_scenario(name, config).expectation.weight
+        except ScenarioError:
+            weights[name] = 1.0  # it cannot run: still counts, as uncovered
+    return weights
+
+
+def _capacity_rps(progress: Sequence[LoadProgress], since: float) -> float:
+    """What the service served per second under the baseline's closed-model load (its measured capacity)."""
+    rates = [p.rps for p in progress[1:] if p.rps > 0]  # the first second is a ramp
+    return float(statistics.median(rates)) if rates else 0.0
 
 
 def _wait_until_running(load: LoadHandle, timeout_s: float = 60.0) -> None:
@@ -193,8 +303,9 @@ class _CriticalWatcher:
     """Asks the hold to end early when the probes show a critical failure (abort_on_critical_failure)."""
 
     def __init__(self, probe: SteadyStateProbe, since: float, critical_error_rate_percent: float,
-                 window_s: float = 5.0) -> None:
+                 window_s: float = 5.0, ignore_paths: Sequence[str] = ()) -> None:
         self.probe = probe
+        self.ignore_paths = tuple(ignore_paths)
         self.since = since
         self.critical = critical_error_rate_percent
         self.window_s = window_s
@@ -212,7 +323,8 @@ class _CriticalWatcher:
     def _run(self) -> None:
         while not self._stop.wait(0.5):
             now = time.time()
-            recent = [s for s in self.probe.samples if now - self.window_s <= s.at <= now]
+            recent = [s for s in self.probe.samples
+                      if now - self.window_s <= s.at <= now and s.path not in self.ignore_paths]
             # a hung service slows the probes down to one per timeout each: a few samples must do
             if len(recent) >= 3:
                 failed = 100.0 * sum(not s.ok for s in recent) / len(recent)

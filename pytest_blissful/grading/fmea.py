@@ -10,7 +10,14 @@ Inputs are the 10 Hz steady-state probe samples, the load timeline and the fault
 * **verdict**: ``inconclusive`` when the baseline did not meet the SLOs or the fault was not really
   injected; ``fail`` when the SLOs broke under the fault or recovery was slower than allowed (or never
   happened); else ``pass``.
-* **RPN** = severity × occurrence × detection (each 1–10); the action priority is high / medium / low.
+* **ratings** (each 1–10, see :data:`DETECTION_TABLE` and ``docs/capabilities.md``): *severity* is the scenario's
+  declared severity scaled by the user-facing impact the run observed (no impact → 1, "no effect"); *occurrence*
+  comes from the scenario; *detection* rates how well the **service itself** revealed the failure (readiness
+  flipping, answers marked degraded, explicit error answers), not how fast the harness's probes saw symptoms.
+* **RPN** = severity × occurrence × detection; the **action priority** (high / medium / low) follows the
+  AIAG-VDA idea that severity leads: no user-facing impact is never "high".
+* **mitigation status** comes from the capability findings (``grading.capabilities``): ✅ only when every
+  mechanism the scenario exercises was seen acting.
 """
 
 from __future__ import annotations
@@ -20,12 +27,27 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pytest_blissful.grading.capabilities import FAILED, NOT_SHOWN, SHOWN, Finding
 from pytest_blissful.metrics.timeline import Timeline, Window
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 Severity = Literal["Critical", "High", "Medium", "Low"]
 
 SEVERITY_RATING: dict[str, int] = {"Critical": 9, "High": 7, "Medium": 5, "Low": 3}
+#: Cap on the severity rating per observed impact (the declared severity applies in full to an outage).
+IMPACT_SEVERITY_CAP: dict[str, int] = {
+    "outage": 10, "partial outage": 10, "latency degraded": 5, "brief latency spike": 4, "few errors": 4,
+    "no user-facing impact": 1,
+}
+#: Detection ratings: how well the service itself revealed the failure (1 best, 10 worst).
+DETECTION_TABLE: tuple[tuple[int, str], ...] = (
+    (2, "readiness turned 503 within 5 s of the fault, and answers were marked degraded or were explicit errors"),
+    (3, "readiness turned 503 within 5 s of the fault"),
+    (4, "readiness turned 503 later in the fault, or answers were marked degraded (chaos.degraded_header)"),
+    (5, "explicit error answers (HTTP 5xx / 429) said requests failed; readiness stayed 200"),
+    (8, "the service gave no signal and users saw no impact: the failure was masked, unnoticed"),
+    (10, "the service gave no signal while users were affected (slow answers, timeouts, dropped connections)"),
+)
 CONFIRM_S = 1.5  # a second disturbed probe within this confirms a detection signal
 
 
@@ -39,6 +61,7 @@ class ProbeSample:
     latency_ms: float
     status: int | None = None
     error: str | None = None
+    degraded: bool = False  # the answer carried the service's degraded mark (chaos.degraded_header)
 
 
 @dataclass(frozen=True)
@@ -104,6 +127,8 @@ class FmeaResult:
     weight: float = 1.0
     aborted: bool = False
     evidence: dict[str, Any] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()  # capabilities judged from this run (grading.capabilities)
+    detection_signal: str = ""  # why the detection rating is what it is (DETECTION_TABLE)
 
     @property
     def passed(self) -> bool:
@@ -115,21 +140,33 @@ class FmeaResult:
 
     @property
     def action_priority(self) -> Literal["high", "medium", "low"]:
-        """High when the RPN is large, or a critical failure mode is hard to detect or not mitigated."""
-        if self.rpn >= 200 or (self.severity_rating >= 9 and (self.detection_rating >= 7 or not self.passed)):
+        """Severity first (AIAG-VDA): no user-facing impact (severity 1) is low, or medium when the service did
+        not even reveal the failure; high needs a severe effect that is likely or hard to detect."""
+        s, o, d = self.severity_rating, self.occurrence_rating, self.detection_rating
+        if s <= 1:
+            return "medium" if d >= 8 and o >= 4 else "low"
+        if (s >= 9 and (o >= 4 or d >= 5)) or (s >= 7 and o >= 6 and d >= 5) or self.rpn >= 200:
             return "high"
-        if self.rpn >= 80 or not self.passed:
+        if s >= 7 or self.rpn >= 80 or not self.passed:
             return "medium"
         return "low"
 
     @property
     def mitigation_status(self) -> str:
-        if self.verdict == "fail":
-            return "❌ none"
+        """From the mechanisms observed: ✅ only when every capability the scenario exercises was shown."""
+        failed = [f.title for f in self.findings if f.status == FAILED]
+        unseen = [f.title for f in self.findings if f.status not in (SHOWN, FAILED)]
+        if failed:
+            return "❌ missing: " + ", ".join(failed)
         if self.verdict == "inconclusive":
             return "⚠️ unknown"
-        degraded = self.impact.summary not in ("no user-facing impact",)
-        return "⚠️ needs work" if degraded and self.impact.error_rate_fault_percent > 0 else "✅ in place"
+        if self.verdict == "fail":
+            return "❌ none" if not self.findings or unseen else "⚠️ needs work"
+        if not self.findings:
+            return "⚠️ not shown (no mechanism observed)"
+        if unseen:
+            return "⚠️ not shown: " + ", ".join(unseen)
+        return "✅ in place"
 
     def row(self) -> dict[str, str]:
         """The FMEA table row (strings, in the spec's column order)."""
@@ -162,6 +199,7 @@ class FmeaResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["findings"] = [f.to_dict() for f in self.findings]
         data.update(rpn=self.rpn, action_priority=self.action_priority, mitigation_status=self.mitigation_status,
                     passed=self.passed)
         return data
@@ -191,7 +229,7 @@ def grade(
     error-rate SLO. Probes run on a fixed schedule, so they also catch a stall that closed-model load hides
     (stuck clients send no requests, and a request that is never sent is never counted as an error).
     """
-    probes = sorted(probes, key=lambda p: p.at)
+    probes = usable_probes(probes, timing, readiness_paths)
     baseline = timeline.window_epoch(timing.baseline_start, timing.fault_start)
     fault = timeline.window_epoch(timing.fault_start, timing.fault_end)
     bound_ms = latency_bound_ms(probes, timing)
@@ -203,7 +241,8 @@ def grade(
                             [p for p in probes if p.path not in readiness_paths])
 
     baseline_error_pct = baseline.error_rate * 100
-    before = [p for p in probes if timing.baseline_start <= p.at < timing.fault_start]
+    # the users' steady state: readiness / liveness probes are signals, judged by the capability rules
+    before = [p for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.path not in readiness_paths]
     baseline_probe_pct = 100.0 * sum(not p.ok for p in before) / len(before) if before else 0.0
     reason: str
     verdict: Verdict
@@ -221,6 +260,7 @@ def grade(
         verdict, reason = _judge(expectation, impact, recovery_s)
     if aborted_reason and verdict != "inconclusive":
         verdict, reason = "fail", f"aborted: {aborted_reason}"
+    rating, signal = detection_rating(service_signals(probes, fault, timing, readiness_paths), impact)
 
     return FmeaResult(
         scenario=expectation.scenario,
@@ -230,9 +270,10 @@ def grade(
         detection_s=detection_s,
         recovery_s=recovery_s,
         impact=impact,
-        severity_rating=SEVERITY_RATING[expectation.severity],
+        severity_rating=severity_rating(expectation.severity, impact),
         occurrence_rating=min(10, max(1, expectation.occurrence)),
-        detection_rating=detection_rating(detection_s, impact),
+        detection_rating=rating,
+        detection_signal=signal,
         expected_behaviour=expectation.expected_behaviour,
         mitigation=expectation.mitigation,
         weight=expectation.weight,
@@ -245,6 +286,14 @@ def grade(
             "timing": asdict(timing),
         },
     )
+
+
+def usable_probes(probes: Sequence[ProbeSample], timing: FmeaTiming,
+                  signal_paths: Sequence[str]) -> list[ProbeSample]:
+    """The probes sorted by time, without signal paths (readiness, liveness) that never answered OK before the
+    fault: a service without ``/live`` answers 404 throughout, which signals nothing."""
+    worked = {p.path for p in probes if p.ok and timing.baseline_start <= p.at < timing.fault_start}
+    return sorted((p for p in probes if p.path in worked or p.path not in signal_paths), key=lambda p: p.at)
 
 
 def _judge(expectation: FmeaExpectation, impact: Impact, recovery_s: float | None) -> tuple[Verdict, str]:
@@ -362,11 +411,57 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
     )
 
 
-def detection_rating(detection_s: float | None, impact: Impact) -> int:
-    """FMEA detection rating: 1 = certain and immediate, 10 = undetected while users were affected."""
-    if detection_s is None:
-        return 1 if impact.summary == "no user-facing impact" else 10
-    for limit, rating in ((1.0, 2), (5.0, 3), (15.0, 5), (30.0, 7)):
-        if detection_s <= limit:
-            return rating
-    return 9
+@dataclass(frozen=True)
+class ServiceSignals:
+    """What the service itself said about the failure while it was in place."""
+
+    readiness_flip_s: float | None = None  # first readiness 503 after the fault start
+    degraded_answers: int = 0  # answers marked degraded (probes with chaos.degraded_header)
+    explicit_errors: int = 0  # HTTP 5xx / 429 answers under the fault (not timeouts or dropped connections)
+
+
+def service_signals(probes: Sequence[ProbeSample], fault: Window, timing: FmeaTiming,
+                    readiness_paths: Sequence[str]) -> ServiceSignals:
+    under = [p for p in probes if timing.fault_start <= p.at < timing.fault_end]
+    flips = [p.at + p.latency_ms / 1000 - timing.fault_start for p in under
+             if p.path in readiness_paths and p.status == 503]
+    explicit = sum(n for code, n in fault.statuses.items() if code >= 500 or code == 429)
+    explicit += sum(1 for p in under if p.path not in readiness_paths and p.status is not None
+                    and (p.status >= 500 or p.status == 429))
+    return ServiceSignals(readiness_flip_s=max(0.0, min(flips)) if flips else None,
+                          degraded_answers=sum(p.degraded for p in under), explicit_errors=explicit)
+
+
+def detection_rating(signals: ServiceSignals, impact: Impact) -> tuple[int, str]:
+    """FMEA detection rating from :data:`DETECTION_TABLE`: how well the service revealed the failure."""
+    table = dict(DETECTION_TABLE)
+    marked = signals.degraded_answers > 0 or signals.explicit_errors > 0
+    if signals.readiness_flip_s is not None and signals.readiness_flip_s <= 5.0:
+        rating = 2 if marked else 3
+    elif signals.readiness_flip_s is not None or signals.degraded_answers:
+        rating = 4
+    elif signals.explicit_errors:
+        rating = 5
+    else:
+        rating = 8 if impact.summary == "no user-facing impact" else 10
+    return rating, table[rating]
+
+
+def severity_rating(declared: str, impact: Impact) -> int:
+    """The declared severity's rating, capped by the user-facing impact observed (none → 1, "no effect")."""
+    return max(1, min(SEVERITY_RATING[declared], IMPACT_SEVERITY_CAP.get(impact.summary, 10)))
+
+
+def apply_findings(result: FmeaResult, findings: Sequence[Finding]) -> FmeaResult:
+    """Attach the capability findings; a mechanism the scenario needs that was seen failing fails the run."""
+    from dataclasses import replace
+
+    if result.verdict == "inconclusive":  # nothing can be concluded: no mechanism shown, none failed
+        findings = [replace(f, status=NOT_SHOWN, summary=f"inconclusive run ({f.summary})") for f in findings]
+    failed = [f for f in findings if f.status == FAILED]
+    verdict, reason = result.verdict, result.reason
+    if failed and verdict != "inconclusive":
+        problems = "; ".join(f"{f.title} ❌ {f.summary}" for f in failed)
+        reason = problems if verdict == "pass" else f"{reason}; {problems}"
+        verdict = "fail"
+    return replace(result, findings=tuple(findings), verdict=verdict, reason=reason)

@@ -281,16 +281,18 @@ def _number(value: object) -> object:
 
 def scorecard_fragment(scorecard: Scorecard) -> str:
     """Score, pass rate, the capability table, the scenarios and the recommendations as an HTML fragment."""
-    rows = [(f"{c.status} {_CAPABILITY_WORD.get(c.status, '')}".strip() if c.status != "not tested" else c.status,
-             c.title, c.note, "; ".join(c.evidence) or "—") for c in scorecard.capabilities]
+    rows = [(f"{c.status} {_CAPABILITY_WORD.get(c.status, '')}".strip() if c.status != "not shown" else c.status,
+             c.title, f"{c.note} (rule: {c.rule})" if c.rule else c.note, "; ".join(c.evidence) or "—")
+            for c in scorecard.capabilities]
     scenario_rows = [(r.get("scenario"), r.get("verdict"), r.get("severity"), r.get("rpn"), r.get("reason"))
                      for r in scorecard.scenarios]
     recommendations = "".join(f"<li>{escape(item)}</li>" for item in scorecard.recommendations) or "<li>none</li>"
     verdict = "pass" if scorecard.passed else "fail"
     return (f"<h3>Resilience score <span class='{verdict}'>{scorecard.resilience_score:.1f}/100</span> "
             f"(minimum {scorecard.min_score:g}; {escape(scorecard.trend)})</h3>"
-            f"<p>FMEA pass rate {scorecard.fmea_pass_rate:.0f}% (promotion needs ≥ 80%: "
-            f"{'yes' if scorecard.promotable else 'no'}); conclusive coverage {scorecard.coverage:.0f}%</p>"
+            f"<p>FMEA pass rate {scorecard.fmea_pass_rate:.0f}% · coverage {scorecard.coverage:.0f}% of "
+            f"{len(scorecard.configured)} configured scenarios · promotable: "
+            f"{escape(scorecard.promotion_reason)}</p>"
             "<h4>Capabilities</h4>" + html_table(["status", "capability", "note", "evidence"], rows)
             + "<h4>Scenarios</h4>" + html_table(["scenario", "verdict", "severity", "RPN", "reason"], scenario_rows,
                                                  classes=[str(r[1]) for r in scenario_rows])
@@ -398,8 +400,8 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
-_CAPABILITY_STATUS = {"✅": "passed", "❌": "failed", "⚠️": "broken", "not tested": "skipped"}
-_CAPABILITY_WORD = {"✅": "in place", "❌": "missing", "⚠️": "partial", "not tested": "not tested"}
+_CAPABILITY_STATUS = {"✅": "passed", "❌": "failed", "not shown": "skipped"}
+_CAPABILITY_WORD = {"✅": "shown", "❌": "failed", "not shown": "not shown"}
 
 
 def write_scorecard_result(directory: Path, scorecard: Scorecard, *, start: float) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pytest_blissful.grading.scorecard import Scorecard
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: configured set, coverage gate, capability findings with rules and numbers, FMEA ratings
 SCHEMA_PATH = Path(__file__).with_name("scorecard.schema.json")
 
 
@@ -22,27 +22,40 @@ def scorecard_document(scorecard: Scorecard, run: dict[str, Any]) -> dict[str, A
         "resilience_score": data["resilience_score"],
         "fmea_pass_rate": data["fmea_pass_rate"],
         "coverage": data["coverage"],
+        "min_coverage": data["min_coverage"],
+        "configured": data["configured"],
+        "uncovered": data["uncovered"],
         "min_score": data["min_score"],
         "passed": data["passed"],
         "promotable": data["promotable"],
+        "promotion": scorecard.promotion_reason,
         "trend": data["trend"],
         "scenarios": [
             {
                 "name": row["scenario"], "verdict": row["verdict"], "reason": row["reason"],
                 "detection_s": row["detection_s"], "recovery_s": row["recovery_s"], "severity": row["severity"],
+                "severity_rating": row.get("severity_rating"), "occurrence_rating": row.get("occurrence_rating"),
+                "detection_rating": row.get("detection_rating"), "detection_signal": row.get("detection_signal", ""),
                 "rpn": row["rpn"], "action_priority": row["action_priority"], "impact": row["impact"]["summary"],
                 "mitigation_status": row["mitigation_status"], "weight": row["weight"],
                 "capabilities": list(row.get("capabilities", [])),
+                "findings": [_finding(f) for f in row.get("findings", [])],
             }
             for row in scorecard.scenarios
         ],
         "capabilities": [
-            {"name": c["name"], "title": c["title"], "status": c["status"], "evidence": list(c["evidence"]),
-             "note": c["note"]}
+            {"name": c["name"], "title": c["title"], "status": c["status"], "rule": c["rule"],
+             "note": c["note"], "evidence": list(c["evidence"]), "findings": [_finding(f) for f in c["findings"]]}
             for c in data["capabilities"]
         ],
         "recommendations": list(data["recommendations"]),
     }
+
+
+def _finding(finding: dict[str, Any]) -> dict[str, Any]:
+    keys = ("capability", "status", "scenario", "summary", "evidence", "rule")
+    plain: dict[str, Any] = json.loads(json.dumps({k: finding.get(k) for k in keys}, default=str))
+    return plain
 
 
 def previous_scores(report_dir: Path, limit: int = 50) -> list[float]:

@@ -15,11 +15,14 @@ from pytest_blissful.report.step_summary import markdown
 
 
 def finish_session(config: pytest.Config, rows: list[dict[str, Any]]) -> tuple[Scorecard, Path]:
+    from pytest_blissful.flows.fmea import configured_weights
     from pytest_blissful.plugin import RUN_ID_KEY, blissful_config, report_dir
 
     directory = report_dir(config)
     history = previous_scores(directory)
-    scorecard = build_scorecard(rows, min_score=blissful_config(config).chaos.min_score, history=history)
+    settings = blissful_config(config)
+    scorecard = build_scorecard(rows, configured=configured_weights(settings), min_score=settings.chaos.min_score,
+                                history=history, min_coverage=settings.chaos.min_coverage)
     run = {"run_id": config.stash[RUN_ID_KEY], "commit": _git_commit(config.rootpath), "ci": _ci_system()}
     path = write_scorecard(directory, scorecard_document(scorecard, run))
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

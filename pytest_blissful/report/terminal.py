@@ -35,10 +35,13 @@ def fmea_table(rows: Sequence[Mapping[str, Any]]) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     passed = sum(row["verdict"] == "pass" for row in rows)
     lines.append("")
-    lines.append(f"FMEA pass rate: {passed}/{len(rows)} ({100 * passed / len(rows):.0f}%)")
+    lines.append(f"FMEA pass rate of the scenarios that ran: {passed}/{len(rows)} ({100 * passed / len(rows):.0f}%)")
     for row in rows:
         if row["verdict"] != "pass":
             lines.append(f"  {row['scenario']}: {row['reason']}")
             if row["verdict"] == "fail" and row.get("mitigation"):
                 lines.append(f"    suggestion: {row['mitigation']}")
+    for row in rows:
+        for finding in row.get("findings", ()):
+            lines.append(f"  {row['scenario']}: {finding['status']} {finding['capability']}: {finding['summary']}")
     return "\n".join(lines)

@@ -57,6 +57,7 @@ stack:
   entry_port: 8000
 chaos:
   experiments: {{freeze: freeze.json, lossy: lossy.json, busy: busy.json}}
+  scenarios: [freeze, busy]
   targets: {{app: web}}
   probe_paths: [/health]
   mix: {{"GET /health": 1}}

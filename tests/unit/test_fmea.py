@@ -69,7 +69,11 @@ def test_a_masked_fault_passes_with_no_impact() -> None:
     result = grade(EXPECT, _timing(8, 14), timeline, probes)
     assert result.verdict == "pass", result.explain()
     assert result.detection_s is None
-    assert result.detection_rating == 1
+    # the service gave no signal at all: masked, not "certain detection" (DETECTION_TABLE)
+    assert result.detection_rating == 8
+    assert result.severity_rating == 1  # no user-facing impact: no effect
+    assert result.action_priority != "high"
+    assert result.mitigation_status.startswith("⚠️ not shown")  # no mechanism was observed
     assert result.impact.summary == "no user-facing impact"
     assert result.recovery_s == pytest.approx(0.0, abs=0.11)
 
@@ -160,3 +164,47 @@ def test_signals_after_the_fault_is_removed_are_recovery_not_detection() -> None
     result = grade(EXPECT, _timing(8, 14), timeline, late)
     assert result.detection_s is None
     assert result.recovery_s == pytest.approx(0.6, abs=0.11)
+
+
+@given(st.integers(1, 10), st.sampled_from(["Critical", "High", "Medium", "Low"]))
+def test_no_user_facing_impact_is_never_high_priority(occurrence: int, severity: str) -> None:
+    timeline, probes = _world(8, 14, outage_until=8)  # nothing breaks
+    expectation = FmeaExpectation(scenario="x", expected_behaviour="y", severity=severity,  # type: ignore[arg-type]
+                                  occurrence=occurrence)
+    result = grade(expectation, _timing(8, 14), timeline, probes)
+    assert result.impact.summary == "no user-facing impact"
+    assert result.severity_rating == 1
+    assert result.action_priority != "high"
+
+
+def _with_readiness(probes: list[ProbeSample], ready_ok: bool) -> list[ProbeSample]:
+    ready = [ProbeSample(at=p.at + 0.05, path="/ready", ok=ready_ok or not (T0 + 8 <= p.at < T0 + 14),
+                         latency_ms=2, status=200 if ready_ok or not (T0 + 8 <= p.at < T0 + 14) else 503)
+             for p in probes]
+    return sorted([*probes, *ready], key=lambda p: p.at)
+
+
+def test_detection_rates_what_the_service_itself_revealed() -> None:
+    timeline, probes = _world(8, 14, outage_until=8)  # masked: users see nothing
+    silent = grade(EXPECT, _timing(8, 14), timeline, _with_readiness(probes, ready_ok=True))
+    flipped = grade(EXPECT, _timing(8, 14), timeline, _with_readiness(probes, ready_ok=False))
+    assert silent.detection_rating == 8, silent.detection_signal  # masked and unnoticed is not "certain"
+    assert flipped.detection_rating == 3, flipped.detection_signal  # readiness said so within 5 s
+    timeline, probes = _world(8, 14)  # an outage with explicit 500s, readiness silent
+    assert grade(EXPECT, _timing(8, 14), timeline, probes).detection_rating == 5
+
+
+def test_a_failed_mechanism_fails_the_run_and_sets_the_mitigation_status() -> None:
+    from pytest_blissful.grading.capabilities import Finding
+    from pytest_blissful.grading.fmea import apply_findings
+
+    timeline, probes = _world(8, 14, outage_until=8)
+    result = grade(EXPECT, _timing(8, 14), timeline, probes)
+    shown = apply_findings(result, [Finding("caching", "✅", "db-down", "served from cache")])
+    assert shown.passed and shown.mitigation_status == "✅ in place"
+    failed = apply_findings(result, [Finding("circuit_breakers", "❌", "db-down", "calls kept waiting")])
+    assert failed.verdict == "fail" and "circuit breakers ❌ calls kept waiting" in failed.reason
+    assert failed.mitigation_status == "❌ missing: circuit breakers"
+    inconclusive = grade(EXPECT, _timing(8, 14), timeline, probes, inconclusive_reason="fault not verified")
+    ignored = apply_findings(inconclusive, [Finding("caching", "❌", "db-down", "503s")])
+    assert ignored.verdict == "inconclusive" and ignored.findings[0].status == "not shown"

@@ -1,0 +1,68 @@
+"""Overload as a fault: an open-model arrival rate well above the service's measured capacity.
+
+``start_overload`` starts a second Locust load (child processes, constant arrival rate) against the stack's entry
+point and returns once it is sending; ``stop_overload`` (the rollback) stops it and keeps its result for the FMEA
+flow, which measured the capacity during the baseline and passes ``overload_rate`` (requests/s) in the
+configuration. The load is bounded in time (``duration_s``) even if the rollback never runs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from pytest_blissful.chaos.errors import ChaosError
+
+if TYPE_CHECKING:
+    from pytest_blissful.load import LoadHandle, LoadResult
+
+Configuration = dict[str, Any] | None
+_state: dict[str, Any] = {}
+
+
+def start_overload(rate: float | str | None = None, users: int = 400, duration_s: float = 120.0,
+                   mix: dict[str, int] | None = None, configuration: Configuration = None) -> dict[str, Any]:
+    """Send ``rate`` requests/s (default: ``overload_rate`` from the configuration) until ``stop_overload``."""
+    from pytest_blissful.load import start_load
+
+    config = configuration or {}
+    offered = float(rate if rate not in (None, "") else config.get("overload_rate", 0.0))
+    if not offered > 0:
+        raise ChaosError("start_overload needs a positive rate (or overload_rate in the configuration)")
+    base_url = config.get("blissful_base_url")
+    if not base_url:
+        raise ChaosError("start_overload needs blissful_base_url in the configuration (the stack's entry point)")
+    stop_overload()
+    handle: LoadHandle = start_load(
+        str(base_url), users=int(users), rate=offered, duration_s=min(float(duration_s), 600.0),
+        mix=mix or config.get("overload_mix") or None, request_timeout_s=float(config.get("overload_timeout_s", 5.0)),
+    )
+    _state.update(handle=handle, result=None, rate=offered, started=time.time())
+    deadline = time.monotonic() + 30.0
+    while handle.start_monotonic is None:
+        if not handle.poll():
+            handle.result(timeout=10)  # raises the load error
+        if time.monotonic() > deadline:
+            stop_overload()
+            raise ChaosError("the overload generator did not start within 30 s")
+        time.sleep(0.05)
+    return {"rate": offered, "users": users}
+
+
+def stop_overload(configuration: Configuration = None) -> dict[str, Any]:
+    handle: LoadHandle | None = _state.pop("handle", None)
+    if handle is None:
+        return {"stopped": False}
+    handle.stop()
+    try:
+        _state["result"] = handle.result(timeout=30)
+    except Exception as exc:  # the result is evidence, not a reason to leave the rollback unfinished
+        _state["error"] = str(exc)
+    return {"stopped": True}
+
+
+def take_result() -> tuple[float, LoadResult | None]:
+    """The offered rate and the overload's result (once), for the FMEA flow."""
+    rate = float(_state.pop("rate", 0.0))
+    result: LoadResult | None = _state.pop("result", None)
+    return rate, result
