@@ -126,11 +126,26 @@ def _explain_up_failure(project: str, files: Sequence[Path], env: Mapping[str, s
                         text=True, env={**os.environ, **env}, timeout=30, check=False)
     if ps.stdout.strip():
         lines.append("services:\n" + _indent(ps.stdout.strip()))
+    for service, status in _failed_services(ps.stdout):
+        own = subprocess.run([*base, "logs", "--no-color", "--no-log-prefix", "--tail", "15", service],
+                             capture_output=True, text=True, env={**os.environ, **env}, timeout=30, check=False)
+        lines.append(f"service {service!r} did not come up ({status}); its last log lines:\n"
+                     + _indent(own.stdout.replace("\x1b[2K", "").strip() or "(no output)"))
     logs = subprocess.run([*base, "logs", "--no-color", "--tail", "8"], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=30, check=False)
     if logs.stdout.strip():
         lines.append("last log lines:\n" + _indent(_tail(logs.stdout.strip(), 40)))
     return "\n".join(lines)
+
+
+def _failed_services(ps_output: str) -> list[tuple[str, str]]:
+    """(service, status) of the services that exited or are unhealthy, from ``ps`` lines "service: status"."""
+    failed = []
+    for line in ps_output.splitlines():
+        service, _, status = line.partition(": ")
+        if status.startswith("Exited") or "(unhealthy)" in status:
+            failed.append((service, status))
+    return failed
 
 
 def _missing_images(base: list[str], env: Mapping[str, str]) -> list[str]:
