@@ -37,7 +37,8 @@ BROKER_PROXY = DEMO_CHAOS_TARGETS["broker_proxy"]
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("kafka-state")
-    manager = StackManager(BlissfulConfig(), f"kafka{uuid.uuid4().hex[:8]}", state, os.getpid(), Ledger(state))
+    config = BlissfulConfig(stack=StackConfig(startup_timeout=240))  # a shared machine can be very busy
+    manager = StackManager(config, f"kafka{uuid.uuid4().hex[:8]}", state, os.getpid(), Ledger(state))
     try:
         yield manager.get()
     finally:
