@@ -62,7 +62,8 @@ class Listeners:
         self.sockets = []
         instances: set[str] = set()
         for _ in range(12):
-            socket = connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10)
+            # No keepalive pings: on a busy machine a late pong closes the connection (1011) and loses events.
+            socket = connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10, ping_interval=None)
             instance = socket.response.headers.get("X-Instance", "?") if socket.response else "?"
             if instance in instances:
                 socket.close()
