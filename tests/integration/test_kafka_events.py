@@ -47,8 +47,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def _compose(stack: Stack, *args: str, env: dict[str, str] | None = None) -> None:
     files = [a for f in stack.compose_files for a in ("-f", f)]
-    subprocess.run(["docker", "compose", "--project-name", str(stack.project), *files, *args], check=True,
-                   capture_output=True, timeout=180, env={**os.environ, **(env or {})})
+    done = subprocess.run(["docker", "compose", "--project-name", str(stack.project), *files, *args], check=False,
+                          capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
+    assert done.returncode == 0, f"docker compose {' '.join(args)} failed: {done.stderr.strip()[-1500:]}"
 
 
 class Listeners:
