@@ -52,6 +52,13 @@ def _compose(stack: Stack, *args: str, env: dict[str, str] | None = None) -> Non
     assert done.returncode == 0, f"docker compose {' '.join(args)} failed: {done.stderr.strip()[-1500:]}"
 
 
+def _recreate_replicas(stack: Stack, profile: str) -> None:
+    """The replicas again with another profile; nginx resolves their (new) addresses again on reload."""
+    _compose(stack, "up", "-d", "--no-deps", "--wait", "app1", "app2", env={"BLISSFUL_PROFILE": profile})
+    _compose(stack, "exec", "-T", "lb", "nginx", "-s", "reload")
+    time.sleep(1)
+
+
 class Listeners:
     """WebSocket clients until one is connected to each replica (by X-Instance); records greeting names."""
 
@@ -149,7 +156,7 @@ def test_events_survive_kafka_down_resilient(demo: Stack) -> None:
 
 def test_fragile_profile_answers_503_while_kafka_is_down(demo: Stack) -> None:
     api = demo.endpoint("toxiproxy", 8474)
-    _compose(demo, "up", "-d", "--no-deps", "--wait", "app1", "app2", env={"BLISSFUL_PROFILE": "fragile"})
+    _recreate_replicas(demo, "fragile")
     try:
         with httpx.Client(base_url=demo.base_url, timeout=20) as http:
             assert _greet(http, "fragile-ok").headers.get("X-Event") == "published"
@@ -166,7 +173,7 @@ def test_fragile_profile_answers_503_while_kafka_is_down(demo: Stack) -> None:
                 assert time.monotonic() < deadline, "no publishing after the broker returned"
                 time.sleep(0.5)
     finally:
-        _compose(demo, "up", "-d", "--no-deps", "--wait", "app1", "app2", env={"BLISSFUL_PROFILE": "resilient"})
+        _recreate_replicas(demo, "resilient")
 
 
 def test_broker_that_never_comes_up_fails_the_stack_start_naming_it(tmp_path: Path) -> None:
