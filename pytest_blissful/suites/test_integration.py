@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -19,17 +20,16 @@ from pytest_blissful.suites._polling import eventually
 pytestmark = pytest.mark.integration
 
 
-def _event_clients(base_url: str, wanted: int = 2, attempts: int = 6) -> list[Any]:
+def _event_clients(base_url: str, exits: contextlib.ExitStack, wanted: int = 2, attempts: int = 6) -> list[Any]:
     """WebSocket clients on as many different instances (``X-Instance``) as the target shows, up to ``wanted``."""
     from websockets.sync.client import connect
 
     clients: list[Any] = []
     seen: set[str] = set()
     for _ in range(attempts):
-        socket = connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10)
+        socket = exits.enter_context(connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10))
         instance = socket.response.headers.get("X-Instance") if socket.response else None
         if instance is not None and instance in seen:
-            socket.close()
             continue
         seen.add(instance or f"unnamed-{len(clients)}")
         clients.append(socket)
@@ -53,14 +53,11 @@ def _wait_for_greeting(socket: Any, name: str, timeout_s: float) -> dict[str, An
 def test_greeting_is_delivered_as_an_event_over_websocket(base_url: str, http: httpx.Client) -> None:
     """HTTP -> broker -> WebSocket: one greeting reaches the clients of every replica (the demo: through Kafka)."""
     name = f"ws-{uuid.uuid4().hex[:8]}"
-    clients = _event_clients(base_url)
-    try:
+    with contextlib.ExitStack() as exits:
+        clients = _event_clients(base_url, exits)
         time.sleep(0.3)  # the subscription is live once the server has accepted; give its reader a moment
         assert http.get(f"/hello/{name}").status_code == 200
         events = [_wait_for_greeting(socket, name, 10) for socket in clients]
-    finally:
-        for socket in clients:
-            socket.close()
     instances = [s.response.headers.get("X-Instance", "?") if s.response else "?" for s in clients]
     missed = [instance for instance, event in zip(instances, events, strict=True) if event is None]
     assert not missed, f"no greeting.created event for {name!r} within 10 s on the client(s) of {missed}"

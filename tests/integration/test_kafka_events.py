@@ -12,6 +12,7 @@ advertises the proxy's address, so every client connection goes through it). Cou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -67,17 +68,16 @@ class Listeners:
 
         self.received: dict[str, set[str]] = {}
         self._lock = threading.Lock()
-        self.sockets = []
+        self._exits = contextlib.ExitStack()  # connections used as context managers (else websockets warns)
         instances: set[str] = set()
         for _ in range(12):
             # No keepalive pings: on a busy machine a late pong closes the connection (1011) and loses events.
-            socket = connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10, ping_interval=None)
+            socket = self._exits.enter_context(
+                connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10, ping_interval=None))
             instance = socket.response.headers.get("X-Instance", "?") if socket.response else "?"
             if instance in instances:
-                socket.close()
                 continue
             instances.add(instance)
-            self.sockets.append(socket)
             threading.Thread(target=self._read, args=(socket, instance), daemon=True).start()
             if len(instances) == replicas:
                 break
@@ -100,8 +100,7 @@ class Listeners:
             return [n for n in names if self.received.get(n, set()) != self.instances]
 
     def close(self) -> None:
-        for socket in self.sockets:
-            socket.close()
+        self._exits.close()
 
 
 def _greet(http: httpx.Client, name: str) -> httpx.Response:
