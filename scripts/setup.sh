@@ -5,7 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(docker compose venv base-image toxiproxy demo-images prometheus-image allure chromium actionlint groovy example-service kubernetes)
+[ ${#steps[@]} -gt 0 ] || steps=(docker compose venv base-image toxiproxy kafka-image demo-images prometheus-image allure chromium actionlint groovy example-service kubernetes)
 started=$(date +%s)
 for name in "${steps[@]}"; do
   script="$here/setup/$name.sh"

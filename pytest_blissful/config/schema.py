@@ -364,7 +364,7 @@ DEMO_CHAOS_TARGETS = {
     "app": "app1",
     "db": "postgres",
     "db_proxy": "postgres",
-    "broker_proxy": "redis",
+    "broker_proxy": "kafka",  # the Toxiproxy proxy in front of the demo's Kafka broker
     "dependency_proxy": "upstream",
     "memory_stress_size": "460M",  # 90% of the demo app's 512 MiB memory limit
 }
@@ -416,7 +416,7 @@ class BlissfulConfig(_Section):
         if not self.stack.log_expectations and not self.stack.dependencies:
             demo = self.stack.model_copy(update={
                 "log_expectations": {"app1": ["demo service started"], "app2": ["demo service started"]},
-                "dependencies": ["postgres", "redis"],
+                "dependencies": ["postgres", "redis", "kafka"],
             })
             object.__setattr__(self, "stack", demo)
         if "canary" not in self.model_fields_set:

@@ -82,8 +82,8 @@ def compose_up(
         compose.start()
     except subprocess.CalledProcessError as exc:
         raise StackError(_explain_up_failure(project, files, env, exc)) from None
-    except subprocess.TimeoutExpired:
-        raise StackError(f"`docker compose up` of project {project} did not finish within {timeout_s:.0f} s") from None
+    except subprocess.TimeoutExpired as exc:
+        raise StackError(_explain_up_failure(project, files, env, exc, timeout_s)) from None
     services: dict[str, list[ServiceHandle]] = {}
     for container in compose.get_containers():
         published = {
@@ -117,9 +117,14 @@ def compose_down(project: str, timeout_s: float = 60) -> None:
 
 
 def _explain_up_failure(project: str, files: Sequence[Path], env: Mapping[str, str],
-                        exc: subprocess.CalledProcessError) -> str:
-    stderr = (exc.stderr or b"").decode(errors="replace").strip()
-    lines = [f"`docker compose up` of project {project} failed (exit {exc.returncode}):", _tail(stderr, 15)]
+                        exc: subprocess.CalledProcessError | subprocess.TimeoutExpired, timeout_s: float = 0) -> str:
+    stderr = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else ""
+    timed_out = isinstance(exc, subprocess.TimeoutExpired)
+    if isinstance(exc, subprocess.CalledProcessError):
+        headline = f"`docker compose up` of project {project} failed (exit {exc.returncode}):"
+    else:
+        headline = f"`docker compose up` of project {project} did not finish within {timeout_s:.0f} s:"
+    lines = [headline, _tail(stderr, 15)]
     base = ["docker", "compose", "--project-name", project] + [a for f in files for a in ("-f", str(f))]
     missing = _missing_images(base, env)
     if missing:
@@ -128,11 +133,28 @@ def _explain_up_failure(project: str, files: Sequence[Path], env: Mapping[str, s
                         text=True, env={**os.environ, **env}, timeout=30, check=False)
     if ps.stdout.strip():
         lines.append("services:\n" + _indent(ps.stdout.strip()))
+    for service, status in _failed_services(ps.stdout, still_starting=timed_out):
+        own = subprocess.run([*base, "logs", "--no-color", "--no-log-prefix", "--tail", "15", service],
+                             capture_output=True, text=True, env={**os.environ, **env}, timeout=30, check=False)
+        lines.append(f"service {service!r} did not come up ({status}); its last log lines:\n"
+                     + _indent(own.stdout.replace("\x1b[2K", "").strip() or "(no output)"))
     logs = subprocess.run([*base, "logs", "--no-color", "--tail", "8"], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=30, check=False)
     if logs.stdout.strip():
         lines.append("last log lines:\n" + _indent(_tail(logs.stdout.strip(), 40)))
     return "\n".join(lines)
+
+
+def _failed_services(ps_output: str, still_starting: bool = False) -> list[tuple[str, str]]:
+    """(service, status) of the services that exited or are unhealthy (with ``still_starting``: or never passed a
+    healthcheck), from ``ps`` lines "service: status"."""
+    failed = []
+    for line in ps_output.splitlines():
+        service, _, status = line.partition(": ")
+        starting = still_starting and "(health: starting)" in status
+        if status.startswith("Exited") or "(unhealthy)" in status or starting:
+            failed.append((service, status))
+    return failed
 
 
 def _missing_images(base: list[str], env: Mapping[str, str]) -> list[str]:

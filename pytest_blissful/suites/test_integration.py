@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,22 +20,52 @@ from pytest_blissful.suites._polling import eventually
 pytestmark = pytest.mark.integration
 
 
-def test_greeting_is_delivered_as_an_event_over_websocket(base_url: str, http: httpx.Client) -> None:
+def _event_clients(base_url: str, exits: contextlib.ExitStack, wanted: int = 2, attempts: int = 6) -> list[Any]:
+    """WebSocket clients on as many different instances (``X-Instance``) as the target shows, up to ``wanted``."""
     from websockets.sync.client import connect
 
+    clients: list[Any] = []
+    seen: set[str] = set()
+    for _ in range(attempts):
+        socket = exits.enter_context(connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10))
+        instance = socket.response.headers.get("X-Instance") if socket.response else None
+        if instance is not None and instance in seen:
+            continue
+        seen.add(instance or f"unnamed-{len(clients)}")
+        clients.append(socket)
+        if len(clients) == wanted:
+            break
+    return clients
+
+
+def _wait_for_greeting(socket: Any, name: str, timeout_s: float) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            event: dict[str, Any] = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+        except TimeoutError:
+            return None
+        if event.get("payload", {}).get("name") == name:
+            return event
+    return None
+
+
+def test_greeting_is_delivered_as_an_event_over_websocket(base_url: str, http: httpx.Client) -> None:
+    """HTTP -> broker -> WebSocket: one greeting reaches the clients of every replica (the demo: through Kafka)."""
     name = f"ws-{uuid.uuid4().hex[:8]}"
-    with connect(base_url.replace("http", "ws", 1) + "/ws/events", open_timeout=10) as socket:
+    with contextlib.ExitStack() as exits:
+        clients = _event_clients(base_url, exits)
         time.sleep(0.3)  # the subscription is live once the server has accepted; give its reader a moment
         assert http.get(f"/hello/{name}").status_code == 200
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            event = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if event.get("payload", {}).get("name") == name:
-                break
-        else:
-            pytest.fail(f"no greeting.created event for {name!r} within 10 s")
-    assert event["eventType"] == "greeting.created"
-    assert {"eventId", "aggregateId", "occurredAt", "eventType", "payload"} <= event.keys()
+        events = [_wait_for_greeting(socket, name, 10) for socket in clients]
+    instances = [s.response.headers.get("X-Instance", "?") if s.response else "?" for s in clients]
+    missed = [instance for instance, event in zip(instances, events, strict=True) if event is None]
+    assert not missed, f"no greeting.created event for {name!r} within 10 s on the client(s) of {missed}"
+    for event in events:
+        assert event is not None
+        assert event["eventType"] == "greeting.created"
+        assert {"eventId", "aggregateId", "occurredAt", "eventType", "payload"} <= event.keys()
+    assert len({e["eventId"] for e in events if e}) == 1, "the replicas' clients got different events"
 
 
 def _dependencies(config: BlissfulConfig) -> list[str]:
