@@ -385,6 +385,7 @@ DEMO_CHAOS_DEPENDENCIES = {
     "postgres": ["GET /greetings", "GET /hello/{name}"],
     "redis": ["GET /hello/{name}"],
     "upstream": ["GET /dependency"],
+    "kafka": ["GET /hello/{name}"],
 }
 
 
