@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -74,42 +75,89 @@ def _decode_hist(blob: str) -> HdrHistogram:
     return hist
 
 
-class _Cell:
-    """One endpoint in one second (mutable while a builder owns it, frozen afterwards)."""
+#: A cell keeps up to this many samples as exact raw values (4 bytes each) before switching to a HDR histogram:
+#: a 100 ms bucket usually holds a few dozen requests, and raw values are smaller and faster to merge than HDR.
+RAW_MAX: Final = 64
 
-    __slots__ = ("blob", "dropped", "errors", "hist", "kinds", "requests", "statuses")
+
+class _Cell:
+    """One endpoint in one bucket (mutable while a recorder or builder owns it, frozen afterwards).
+
+    Latencies are held as raw values (``array('I')``, µs) while there are at most :data:`RAW_MAX` of them, else as
+    a HDR histogram: live while recording, HDR-encoded (``blob``) once sealed.
+    """
+
+    __slots__ = ("blob", "dropped", "errors", "hist", "kinds", "raw", "requests", "statuses")
 
     def __init__(self) -> None:
         self.hist: HdrHistogram | None = None
         self.blob: str | None = None
+        self.raw: array[int] | None = None
         self.requests = 0
         self.errors = 0
         self.dropped = 0
         self.statuses: dict[int, int] = {}
         self.kinds: dict[str, int] = {}
 
-    def histogram(self) -> HdrHistogram | None:
-        if self.hist is not None:
-            return self.hist
-        if self.blob is not None:
-            return _decode_hist(self.blob)
-        return None
+    def record(self, value: int, status: int, error: str | None) -> None:
+        if self.hist is None and self.blob is None:
+            if self.raw is None:
+                self.raw = array("I")
+            self.raw.append(value)
+            if len(self.raw) > RAW_MAX:
+                self._to_hist()
+        else:
+            self._to_hist().record_value(value)
+        self.requests += 1
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if error is not None:
+            self.errors += 1
+            self.kinds[error] = self.kinds.get(error, 0) + 1
+
+    def _to_hist(self) -> HdrHistogram:
+        """Switch to (and return) a live histogram holding every sample of the cell."""
+        if self.hist is None:
+            self.hist = _decode_hist(self.blob) if self.blob is not None else new_histogram()
+            self.blob = None
+            for value in self.raw or ():
+                self.hist.record_value(value)
+            self.raw = None
+        return self.hist
+
+    def add_to(self, hist: HdrHistogram) -> None:
+        """Add this cell's latencies to ``hist``."""
+        if self.raw is not None:
+            for value in self.raw:
+                hist.record_value(value)
+        elif self.hist is not None:
+            if self.hist.get_total_count():
+                hist.add(self.hist)
+        elif self.blob is not None:
+            hist.decode_and_add(self.blob.encode("ascii"))
+
+    @property
+    def has_samples(self) -> bool:
+        return bool(self.raw) or self.blob is not None or (self.hist is not None and self.hist.get_total_count() > 0)
 
     def seal(self) -> None:
-        """Keep only the compact encoded form."""
+        """Keep only a compact form (raw values, or the encoded histogram)."""
         if self.hist is not None:
             self.blob = _encode_hist(self.hist) if self.hist.get_total_count() else None
             self.hist = None
 
     def add(self, other: _Cell) -> None:
-        if self.hist is None and self.blob is None and other.hist is None and other.blob is not None:
+        if other.raw is not None and self.hist is None and self.blob is None:
+            if self.raw is None:
+                self.raw = array("I", other.raw)
+            else:
+                self.raw.extend(other.raw)
+            if len(self.raw) > RAW_MAX:
+                self._to_hist()
+        elif not self.has_samples and self.hist is None and other.hist is None and other.blob is not None:
             self.blob = other.blob  # nothing to add to: share the immutable encoded form
-        elif (other_hist := other.histogram()) is not None and other_hist.get_total_count():
-            mine = self.histogram()
-            if mine is None:
-                mine = new_histogram()
-            mine.add(other_hist)
-            self.hist, self.blob = mine, None
+            self.raw = None
+        elif other.has_samples:
+            other.add_to(self._to_hist())
         self.requests += other.requests
         self.errors += other.errors
         self.dropped += other.dropped
@@ -123,6 +171,8 @@ class _Cell:
         out: dict[str, Any] = {"n": self.requests}
         if self.blob is not None:
             out["h"] = self.blob
+        elif self.raw:
+            out["v"] = self.raw.tolist()
         if self.errors:
             out["e"] = self.errors
         if self.dropped:
@@ -139,6 +189,8 @@ class _Cell:
         cell.requests = int(data.get("n", 0))
         blob = data.get("h")
         cell.blob = str(blob) if blob is not None else None
+        if blob is None and data.get("v"):
+            cell.raw = array("I", (min(max(int(v), 0), HIGHEST_US) for v in data["v"]))
         cell.errors = int(data.get("e", 0))
         cell.dropped = int(data.get("d", 0))
         cell.statuses = {int(k): int(v) for k, v in dict(data.get("s", {})).items()}
@@ -180,8 +232,6 @@ class Recorder:
         cell = cells.get(key)
         if cell is None:
             cell = cells[key] = _Cell()
-        if cell.hist is None:
-            cell.hist = new_histogram()
         return cell
 
     def bucket_of(self, at_epoch: float) -> int:
@@ -207,15 +257,7 @@ class Recorder:
             second = bucket // self._per_second
             keys += [(self._seconds, (second, endpoint)), (self._seconds, (second, TOTAL))]
         for cells, key in keys:
-            cell = self._cell(cells, key)
-            hist = cell.hist
-            assert hist is not None
-            hist.record_value(value)
-            cell.requests += 1
-            cell.statuses[status] = cell.statuses.get(status, 0) + 1
-            if error is not None:
-                cell.errors += 1
-                cell.kinds[error] = cell.kinds.get(error, 0) + 1
+            self._cell(cells, key).record(value, status, error)
 
     def record_dropped(self, at_epoch: float, count: int = 1) -> None:
         """``count`` requests due at ``at_epoch`` that could not be sent in time."""
@@ -330,9 +372,8 @@ class Window:
 
     @property
     def mean_ms(self) -> float:
-        if self._hist is None or not self._hist.get_total_count():
-            return 0.0
-        return float(self._hist.get_mean_value()) / 1000.0
+        mean = self.mean_below_us(HIGHEST_US)
+        return 0.0 if mean is None else mean / 1000.0
 
     # -- rates --------------------------------------------------------------------------------
     @property
@@ -356,26 +397,33 @@ class Window:
             raise LookupError("this window is not attached to a timeline")
         return self._timeline.window(self.start_s, self.end_s, endpoint=name, edges=self.edges)
 
+    def _below(self, threshold_us: int) -> tuple[int, float]:
+        """Count and sum (µs, HDR mid-values) of the samples of at most ``threshold_us``, from the counts array."""
+        hist = self._hist
+        if hist is None or not hist.get_total_count():
+            return 0, 0.0
+        index = hist.get_counts_array_index(min(max(int(threshold_us), 0), HIGHEST_US))
+        counts = hist.counts[: index + 1]
+        count = total = 0
+        for i, n in enumerate(counts):
+            if n:
+                count += n
+                total += n * hist._hdr_median_equiv_value(hist.get_value_from_index(i))
+        return count, float(total)
+
     def count_above_us(self, threshold_us: int) -> int:
         """How many samples took longer than ``threshold_us`` (HDR precision: 3 significant digits)."""
-        if self._hist is None or not self._hist.get_total_count():
-            return 0
-        below = 0
-        for item in self._hist.get_recorded_iterator():
-            if item.value_iterated_to <= threshold_us:
-                below += item.count_at_value_iterated_to
-        return int(self._hist.get_total_count()) - below
+        return self.requests_recorded - self._below(threshold_us)[0]
 
     def mean_below_us(self, threshold_us: int) -> float | None:
         """Mean latency of the samples that took at most ``threshold_us`` (None when there are none)."""
-        if self._hist is None or not self._hist.get_total_count():
-            return None
-        count = total = 0
-        for item in self._hist.get_recorded_iterator():
-            if item.value_iterated_to <= threshold_us:
-                count += item.count_at_value_iterated_to
-                total += item.count_at_value_iterated_to * item.value_iterated_to
+        count, total = self._below(threshold_us)
         return total / count if count else None
+
+    @property
+    def requests_recorded(self) -> int:
+        """Samples in the latency histogram (``requests``, unless a cell was built from counts alone)."""
+        return int(self._hist.get_total_count()) if self._hist is not None else 0
 
 
 class Timeline:
@@ -494,12 +542,9 @@ class Timeline:
         merged: HdrHistogram | None = None
         acc = _Cell()
         for cell in self._cells_in(lo, hi, name):
-            if cell.hist is not None and cell.hist.get_total_count():
+            if cell.has_samples:
                 merged = merged or new_histogram()
-                merged.add(cell.hist)
-            elif cell.blob is not None:
-                merged = merged or new_histogram()
-                merged.decode_and_add(cell.blob.encode("ascii"))
+                cell.add_to(merged)
             acc.requests += cell.requests
             acc.errors += cell.errors
             acc.dropped += cell.dropped
