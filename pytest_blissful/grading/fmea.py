@@ -72,12 +72,28 @@ class FmeaExpectation:
 
 @dataclass(frozen=True)
 class FmeaTiming:
-    """Instants of one FMEA run, epoch seconds."""
+    """Instants of one FMEA run, epoch seconds.
+
+    ``fault_start``/``fault_end``: the fault fully in place (applied → removal started): the fault window, and the
+    origin of detection times. ``injection_start``: the first injection action started (the baseline ends before
+    it; default ``fault_start``). ``removal_done``: the rollbacks ended, the origin of recovery times (default
+    ``fault_end``).
+    """
 
     baseline_start: float
     fault_start: float
     fault_end: float
     observe_end: float
+    injection_start: float | None = None
+    removal_done: float | None = None
+
+    @property
+    def baseline_end(self) -> float:
+        return self.fault_start if self.injection_start is None else min(self.injection_start, self.fault_start)
+
+    @property
+    def recovery_origin(self) -> float:
+        return self.fault_end if self.removal_done is None else max(self.removal_done, self.fault_end)
 
 
 @dataclass(frozen=True)
@@ -267,13 +283,13 @@ def grade(
 
     detection_s = detect(probes, timeline, timing, bound_ms, baseline)
     recovered_at = recovery_instant(probes, timeline, timing, bound_ms, expectation)
-    recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.fault_end)
+    recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.recovery_origin)
     impact = measure_impact(baseline, fault, timeline, timing, recovery_s,
                             [p for p in probes if p.path not in readiness_paths],
                             patience_ms=expectation.max_p99_latency_ms)
 
     baseline_error_pct = baseline.error_rate * 100
-    before = [p for p in probes if timing.baseline_start <= p.at < timing.fault_start]
+    before = [p for p in probes if timing.baseline_start <= p.at < timing.baseline_end]
     baseline_probe_pct = 100.0 * sum(not p.ok for p in before) / len(before) if before else 0.0
     reason: str
     verdict: Verdict
@@ -323,7 +339,7 @@ def baseline_guard_s(timeline: Timeline, timing: FmeaTiming) -> float:
     the fault landed (a freeze hangs them, a kill fails them), so they belong to neither window. Three times the
     p99 of the baseline's earlier part, at least one bucket, at most ``BASELINE_GUARD_MAX_S``."""
     start = timeline.second_at_epoch(timing.baseline_start)
-    end = timeline.second_at_epoch(timing.fault_start) - BASELINE_GUARD_MAX_S
+    end = timeline.second_at_epoch(timing.baseline_end) - BASELINE_GUARD_MAX_S
     early = timeline.window(start, end, edges="inside") if end > start else None
     p99_s = early.p99_ms / 1000 if early is not None and early.requests else BASELINE_GUARD_MAX_S
     return min(max(3 * p99_s, timeline.resolution_s), BASELINE_GUARD_MAX_S)
@@ -339,10 +355,10 @@ def grading_windows(timeline: Timeline, timing: FmeaTiming) -> tuple[Window, Win
     if timing.fault_end < timing.fault_start:
         early = timing.fault_end - timing.fault_start
         return f"cannot grade: the fault window ends before it starts (removal {early:+.3f} s after injection)"
-    if timing.fault_start <= timing.baseline_start:
+    if timing.baseline_end <= timing.baseline_start:
         return "cannot grade: no baseline (the fault was injected before the load's baseline started)"
     guard = baseline_guard_s(timeline, timing)
-    baseline = timeline.window_epoch(timing.baseline_start, timing.fault_start - guard, edges="inside")
+    baseline = timeline.window_epoch(timing.baseline_start, timing.baseline_end - guard, edges="inside")
     fault = timeline.window_epoch(timing.fault_start, timing.fault_end, edges="inside")
     if baseline.duration_s <= 0:
         return (f"cannot grade: no baseline (the fault came {timing.fault_start - timing.baseline_start:.2f} s after "
@@ -395,7 +411,7 @@ def latency_bound_ms(probes: Sequence[ProbeSample], timing: FmeaTiming) -> float
 
     The p95 rather than the maximum: one slow baseline outlier on a busy machine must not blind detection.
     """
-    base = sorted(p.latency_ms for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.ok)
+    base = sorted(p.latency_ms for p in probes if timing.baseline_start <= p.at < timing.baseline_end and p.ok)
     typical = base[min(len(base) - 1, int(0.95 * len(base)))] if base else 100.0
     return max(3 * typical, typical + 50.0)
 
@@ -438,7 +454,7 @@ def detect(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming
 def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming, bound_ms: float,
                      expectation: FmeaExpectation) -> float | None:
     """The first instant after fault removal from which the service stays healthy for ``hold_s``."""
-    after = [p for p in probes if p.at >= timing.fault_end]
+    after = [p for p in probes if p.at >= timing.recovery_origin]
     for index, start in enumerate(after):
         end = start.at + expectation.hold_s
         if end > timing.observe_end + 1e-9:
