@@ -378,7 +378,8 @@ def _not_computable(expectation: FmeaExpectation, timing: FmeaTiming, why: str, 
         severity=expectation.severity, detection_s=None, recovery_s=None, impact=empty,
         severity_rating=SEVERITY_RATING[expectation.severity],
         occurrence_rating=min(10, max(1, expectation.occurrence)),
-        detection_rating=10, expected_behaviour=expectation.expected_behaviour, mitigation=expectation.mitigation,
+        detection_rating=detection_rating(None, empty), expected_behaviour=expectation.expected_behaviour,
+        mitigation=expectation.mitigation,
         weight=expectation.weight, evidence={"not_computable": why, "probes": probes, "timing": asdict(timing)},
     )
 
