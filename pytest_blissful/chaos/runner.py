@@ -46,9 +46,9 @@ TOXIPROXY_API_PORT = 8474
 
 @dataclass(frozen=True)
 class FaultWindow:
-    """When the fault was there. ``injected_at``: the first method action started; ``injection_done_at``: the
-    last injection action (any method action but the hold) ended, its check included; ``applied_at``: the last
-    injection action returned (before its check: the fault is fully in place from here);
+    """When the fault was there. ``injected_at``: the first method action started; ``injection_done_at`` and
+    ``applied_at``: the last injection action (any method action but the hold) returned, before its check: the
+    fault is fully in place from here;
     ``removal_started_at``/``removed_at``: the first rollback started / the last one ended (None without
     rollbacks). Epoch seconds (``time.time()``), and the same instants on ``time.monotonic()``'s clock in the
     ``*_mono`` fields."""
@@ -447,6 +447,8 @@ class _Recorder:
         inj, inj_m, inj_done, inj_done_m = span(self._injections or self._method_actions)
         rem, rem_m, removed, removed_m = span(self._rollbacks)
         applied, applied_m = self._applied if self._applied is not None else (inj_done, inj_done_m)
+        if self._applied is not None:  # the injection is done when its action returned, not when it was checked
+            inj_done, inj_done_m = applied, applied_m
         return FaultWindow(inj, inj_done, rem, removed, inj_m, inj_done_m, rem_m, removed_m, applied, applied_m)
 
     def __getattr__(self, name: str) -> Any:

@@ -284,6 +284,11 @@ def _check_qdisc(handle: str) -> Checker:
 _STRESS_SCRIPT = r"""
 pids=""; for p in /proc/[0-9]*; do
   tr '\0' '\n' < $p/environ 2>/dev/null | grep -q '^BLISSFUL_FAULT=' && pids="$pids ${p#/proc/}"; done
+# their descendants too (stress-ng workers overwrite their environment with their process titles)
+for depth in 1 2 3; do for p in /proc/[0-9]*; do
+  q=${p#/proc/}; set -- $(cut -d')' -f2 $p/stat 2>/dev/null)
+  case " $pids " in *" $q "*) ;; *) case " $pids " in *" ${2:-x} "*) pids="$pids $q";; esac;; esac
+done; done
 ticks() { t=0; for p in $pids; do
   set -- $(cut -d')' -f2 /proc/$p/stat 2>/dev/null); t=$((t + ${12:-0} + ${13:-0})); done; echo $t; }
 rss() { r=0; for p in $pids; do

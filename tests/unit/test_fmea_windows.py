@@ -34,7 +34,7 @@ def _answer(kind: str, at: float, start: float, end: float, user: int) -> tuple[
         return base + 0.5, True
     if kind == "freeze":
         return (end - at) + base, True  # hangs until the service is thawed, then answers
-    return 0.002, False  # fails fast
+    return 0.010, False  # fails fast
 
 
 def _world(kind: str, start: float, length: float) -> tuple[Timeline, list[ProbeSample]]:
