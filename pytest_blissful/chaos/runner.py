@@ -397,7 +397,7 @@ class _Recorder:
         self.checks.injected(str(activity.get("name")), str(provider.get("module")), str(provider.get("func")),
                              arguments, output, configuration)
         # the last check runs inside the hold, ahead of its end by what the checks cost so far
-        hold_action.before_end(self.checks.before_removal, lead_s=0.2 + 1.5 * self.checks.cost_s)
+        hold_action.before_end(self.checks.before_removal, lead_s=0.3 + 2.0 * self.checks.cost_s)
 
     def rollbacks_completed(self, experiment: Any, journal: Any) -> None:
         if journal.get("status") == "interrupted" and self.interrupted_by is None:

@@ -101,8 +101,10 @@ class FaultChecks:
                                   outcome.state))
         return check
 
-    def before_removal(self) -> list[Check]:
-        """Check every fault still in place, once, just before the rollbacks remove them."""
+    def before_removal(self, due_mono: float | None = None) -> list[Check]:
+        """Check every fault still in place, once, just before the rollbacks remove them. A check that ends after
+        ``due_mono`` (``time.monotonic()``, when the removal is due) confirms nothing: the removal may have started
+        under it, so it is recorded as not confirmed (``in_effect`` None) rather than as a fault gone."""
         if self._removal_checked:
             return []
         self._removal_checked = True
@@ -110,8 +112,13 @@ class FaultChecks:
         for name, func, checker, arguments, output, configuration, state in self._pending:
             started = time.monotonic()
             outcome = _run(checker, arguments, output, configuration, "before-removal", state)
-            check = Check(name, func, "before-removal", outcome.in_effect, outcome.evidence, time.time(),
-                          time.monotonic() - started)
+            took = time.monotonic() - started
+            if due_mono is not None and time.monotonic() > due_mono:
+                check = Check(name, func, "before-removal", None,
+                              f"not confirmed: the check took {took:.2f} s and ended after the removal was due",
+                              time.time(), took)
+            else:
+                check = Check(name, func, "before-removal", outcome.in_effect, outcome.evidence, time.time(), took)
             self.checks.append(check)
             done.append(check)
         return done

@@ -5,8 +5,8 @@ Unlike Chaos Toolkit's ``pauses``, the hold
 * ends early when the FMEA watcher asks for an abort (``abort_on_critical_failure``), so the rollbacks run at once;
 * counts from the moment the fault was *applied* (the runner marks it when the last injection action returns), so
   the time spent verifying the fault is part of the hold, not added to it: a 3 s fault is in place 3 s;
-* runs the runner's "still in place?" check shortly before it ends (``before_end``), early enough that the check
-  does not delay the removal.
+* runs the runner's "still in place?" check shortly before it ends (``before_end``), in a thread, early enough
+  that the check does not delay the removal (a check still running when the hold ends confirms nothing).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 _abort = threading.Event()
 _reason: list[str] = []
 _applied_at: list[float] = []  # time.monotonic() when the fault was applied (set by the runner)
-_before_end: list[tuple[Callable[[], object], float]] = []  # (check, lead seconds)
+_before_end: list[tuple[Callable[[float], object], float]] = []  # (check(due monotonic), lead seconds)
 
 
 def hold(seconds: float | str) -> float:
@@ -31,7 +31,10 @@ def hold(seconds: float | str) -> float:
     if _before_end:
         check, lead = _before_end[0]
         if not _abort.wait(max(0.0, deadline - lead - time.monotonic())):
-            check()
+            # in a thread: a check slower than its lead must not hold the fault longer than asked
+            checking = threading.Thread(target=check, args=(deadline,), name="blissful-fault-check", daemon=True)
+            checking.start()
+            checking.join(max(0.0, deadline - time.monotonic()))
     _abort.wait(max(0.0, deadline - time.monotonic()))
     return time.monotonic() - started
 
@@ -41,8 +44,9 @@ def mark_applied(at_monotonic: float | None = None) -> None:
     _applied_at[:] = [time.monotonic() if at_monotonic is None else at_monotonic]
 
 
-def before_end(check: Callable[[], object] | None, lead_s: float = 0.0) -> None:
-    """Run ``check`` ``lead_s`` before the hold ends (None: no check)."""
+def before_end(check: Callable[[float], object] | None, lead_s: float = 0.0) -> None:
+    """Run ``check(end)`` ``lead_s`` before the hold ends at ``end`` (monotonic; None: no check). The hold ends on
+    time even if the check has not finished."""
     _before_end[:] = [] if check is None else [(check, max(0.0, lead_s))]
 
 
