@@ -83,7 +83,7 @@ def main() -> None:
         (workdir / "freeze.json").write_text(json.dumps(FREEZE))
         config = BlissfulConfig.model_validate({
             "stack": {"compose": [str(HERE / "verdict_stack" / "compose.yaml")], "entry_service": "toxiproxy",
-                      "entry_port": 9000},
+                      "entry_port": 9000, "startup_timeout": "600s"},
             "chaos": {"experiments": {"latency": str(workdir / "latency.json"),
                                       "freeze": str(workdir / "freeze.json")},
                       "targets": {"app": "web"}, "probe_paths": ["/health"], "readiness_paths": [],
