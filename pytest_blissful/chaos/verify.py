@@ -260,7 +260,7 @@ def _check_rules(func: str) -> Checker:
             if fault == "dns-failure" and when == "injected":
                 peer = _peer_name(configuration, str(arguments.get("target", "")))
                 if peer is not None:
-                    lookup = _docker.in_netns(name, f"timeout 3 getent hosts {peer}; echo rc=$?", check=False)
+                    lookup = _docker.in_netns(name, f"timeout 1 getent hosts {peer}; echo rc=$?", check=False)
                     resolved = "rc=0" in lookup.stdout
                     ok = ok and not resolved
                     notes.append(f"lookup of {peer!r} from its namespace "
