@@ -103,8 +103,9 @@ class FaultChecks:
 
     def before_removal(self, due_mono: float | None = None) -> list[Check]:
         """Check every fault still in place, once, just before the rollbacks remove them. A check that ends after
-        ``due_mono`` (``time.monotonic()``, when the removal is due) confirms nothing: the removal may have started
-        under it, so it is recorded as not confirmed (``in_effect`` None) rather than as a fault gone."""
+        ``due_mono`` (``time.monotonic()``, when the removal is due) and finds the fault missing proves nothing (the
+        removal may have started under it): it is recorded as not confirmed (``in_effect`` None), not as a fault
+        gone. One that found the fault in place still counts."""
         if self._removal_checked:
             return []
         self._removal_checked = True
@@ -113,10 +114,11 @@ class FaultChecks:
             started = time.monotonic()
             outcome = _run(checker, arguments, output, configuration, "before-removal", state)
             took = time.monotonic() - started
-            if due_mono is not None and time.monotonic() > due_mono:
+            if due_mono is not None and time.monotonic() > due_mono and not outcome.in_effect:
+                # the removal may have started under the check: what it found missing proves nothing
                 check = Check(name, func, "before-removal", None,
-                              f"not confirmed: the check took {took:.2f} s and ended after the removal was due",
-                              time.time(), took)
+                              f"not confirmed: the check took {took:.2f} s and ended after the removal was due "
+                              f"({outcome.evidence})", time.time(), took)
             else:
                 check = Check(name, func, "before-removal", outcome.in_effect, outcome.evidence, time.time(), took)
             self.checks.append(check)

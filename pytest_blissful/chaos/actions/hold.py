@@ -6,7 +6,7 @@ Unlike Chaos Toolkit's ``pauses``, the hold
 * counts from the moment the fault was *applied* (the runner marks it when the last injection action returns), so
   the time spent verifying the fault is part of the hold, not added to it: a 3 s fault is in place 3 s;
 * runs the runner's "still in place?" check shortly before it ends (``before_end``), in a thread, early enough
-  that the check does not delay the removal (a check still running when the hold ends confirms nothing).
+  that the check does not delay the removal (a late check that finds the fault missing confirms nothing).
 """
 
 from __future__ import annotations
