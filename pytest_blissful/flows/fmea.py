@@ -126,10 +126,11 @@ class Fmea:
         inconclusive = chaos_result.reason if chaos_result.inconclusive else None
         if not window.injected:
             inconclusive = inconclusive or "the fault was never injected"
-        elif chaos_result.unverified_actions:
+        elif unconfirmed := [c for c in chaos_result.checks if c.in_effect is None]:
             inconclusive = inconclusive or (
-                f"the fault was not verified in place: no check exists for {', '.join(chaos_result.unverified_actions)}"
-                " (pytest_blissful.chaos.verify lists the actions it can check)")
+                "the fault was not verified in place: "
+                + "; ".join(f"{c.action} ({c.when}): {c.evidence}" for c in unconfirmed)
+                + " (pytest_blissful.chaos.verify lists the actions it can check)")
         result = grade(spec.expectation, timing, load_result.timeline, probe.samples,
                        inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason(),
                        readiness_paths=chaos.readiness_paths)

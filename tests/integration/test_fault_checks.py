@@ -86,7 +86,7 @@ def test_dns_failure_is_checked_by_a_failing_lookup_and_a_rule_that_drops(two: S
 def test_a_rule_that_matches_nothing_is_not_in_effect(two: Stack, tmp_path: Path) -> None:
     """A partition of a container nobody talks to drops nothing: the fault was not exercised."""
     result = run_experiment(held([act("add_partition", target="other")], [act("remove_partition", target="other")],
-                                 4.0), stack=two, report_dir=tmp_path, strategy="before-method-only")
+                                 6.0), stack=two, report_dir=tmp_path, strategy="before-method-only")
     assert result.inconclusive
     assert "matched no packet while the fault was held" in (result.reason or "")
 
