@@ -151,7 +151,10 @@ class Fmea:
             samples = probe.samples
             # probes only: the load's per-second figures arrive later and are checked by the grading
             if _probe_recovered(samples, timing, spec):
-                return now + 1.0 if now + 1.0 < deadline else now
+                # keep observing a little: the load must hold for the same span (graded once its buckets are in)
+                tail = max(1.0, spec.expectation.hold_s)
+                _sleep_polling(load, min(tail, max(0.0, deadline - time.time())))
+                return time.time()
         return time.time()
 
     def _save(self, spec: Scenario, result: FmeaResult, load_result: LoadResult, chaos_result: ChaosResult) -> Path:
