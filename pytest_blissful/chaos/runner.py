@@ -7,6 +7,9 @@
   run without any fault action, a failed rollback, and a dry run are **inconclusive**, never a pass;
 - the exact fault window (injection start/end, removal start/end; epoch and monotonic seconds) is recorded
   from chaoslib's run events;
+- every injection action is checked in place right after it returns, and again just before removal
+  (:mod:`pytest_blissful.chaos.verify`); a fault not in effect makes the run inconclusive. The hold counts from the
+  moment the fault was applied, so checks do not lengthen the fault;
 - the configuration is bound to the stack (``blissful_stack``, ``blissful_base_url``, ``blissful_project``,
   ``blissful_toxiproxy_url``...), so experiment files target any stack.
 
@@ -31,8 +34,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_blissful.chaos import safety
+from pytest_blissful.chaos.actions import hold as hold_action
 from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.chaos.ledger import RUN_ID_KEY, remove_all_faults
+from pytest_blissful.chaos.verify import HOLD, Check, FaultChecks
 from pytest_blissful.stack.model import Stack
 
 Status = Literal["passed", "deviated", "inconclusive"]
@@ -41,10 +46,12 @@ TOXIPROXY_API_PORT = 8474
 
 @dataclass(frozen=True)
 class FaultWindow:
-    """When the fault was there. ``injected_at``: the first method action started; ``injection_done_at``: the
-    last method action ended; ``removal_started_at``/``removed_at``: the first rollback started / the last one
-    ended (None without rollbacks). Epoch seconds (``time.time()``), and the same instants on
-    ``time.monotonic()``'s clock in the ``*_mono`` fields."""
+    """When the fault was there. ``injected_at``: the first method action started; ``injection_done_at`` and
+    ``applied_at``: the last injection action (any method action but the hold) returned, before its check: the
+    fault is fully in place from here;
+    ``removal_started_at``/``removed_at``: the first rollback started / the last one ended (None without
+    rollbacks). Epoch seconds (``time.time()``), and the same instants on ``time.monotonic()``'s clock in the
+    ``*_mono`` fields."""
 
     injected_at: float | None = None
     injection_done_at: float | None = None
@@ -54,10 +61,20 @@ class FaultWindow:
     injection_done_at_mono: float | None = None
     removal_started_at_mono: float | None = None
     removed_at_mono: float | None = None
+    applied_at: float | None = None
+    applied_at_mono: float | None = None
 
     @property
     def injected(self) -> bool:
         return self.injected_at is not None
+
+    @property
+    def in_place_s(self) -> float | None:
+        """From the fault being fully applied to the start of its removal: the hold the experiment asked for."""
+        start = self.applied_at if self.applied_at is not None else self.injection_done_at
+        if start is None or self.removal_started_at is None:
+            return None
+        return self.removal_started_at - start
 
     @property
     def duration_s(self) -> float | None:
@@ -92,6 +109,17 @@ class ChaosResult:
     activities: tuple[ActivityRecord, ...] = ()
     leftovers_removed: tuple[str, ...] = ()
     interrupted_by: str | None = None
+    checks: tuple[Check, ...] = ()  # the fault checks: after injection and before removal
+
+    @property
+    def verified(self) -> bool:
+        """Every injection action was checked and found in effect, after injection and (when held) before removal."""
+        return bool(self.checks) and all(c.in_effect for c in self.checks)
+
+    @property
+    def unverified_actions(self) -> tuple[str, ...]:
+        """Injection actions whose effect no check could confirm (custom actions)."""
+        return tuple(c.action for c in self.checks if c.in_effect is None)
 
     @property
     def passed(self) -> bool:
@@ -111,8 +139,13 @@ class ChaosResult:
                        if w.removal_started_at is not None else "no rollback")
             done = (w.injection_done_at or w.injected_at) - w.injected_at
             lines.append(f"fault window: injected in {done:.3f} s, {removal} (relative to injection)")
+            if w.in_place_s is not None:
+                lines.append(f"fault in place {w.in_place_s:.3f} s (applied → removal started)")
         else:
             lines.append("fault window: nothing was injected")
+        for check in self.checks:
+            mark = {True: "in effect", False: "NOT in effect", None: "not verifiable"}[check.in_effect]
+            lines.append(f"check {check.when} {check.action}: {mark} - {check.evidence}")
         if self.leftovers_removed:
             lines.append(f"faults the rollbacks missed, removed from the ledger: {', '.join(self.leftovers_removed)}")
         lines.append(f"chaoslib status: {self.journal_status}; journal: {self.journal_path or 'not saved'}")
@@ -212,19 +245,23 @@ def run_experiment(
     else:
         loaded.pop("dry", None)
 
-    recorder = _Recorder()
+    checks = FaultChecks()
+    recorder = _Recorder(checks)
     settings = {"runtime": {"rollbacks": {"strategy": "always"}}}
     started = time.time()
     journal: dict[str, Any] = {}
     leftovers: list[str] = []
     try:
-        with _enforced_python_timeouts(default_timeout_s):
+        hold_action.mark_applied(None)
+        hold_action.before_end(None)
+        with _enforced_python_timeouts(default_timeout_s, after=recorder.after_python_activity):
             journal = chaoslib_run(loaded, settings=settings, strategy=Strategy.from_string(strategy),
                                    event_handlers=[recorder, *event_handlers])
     except KeyboardInterrupt:  # outside chaoslib's own handling (configuration, controls): nothing was rolled back
         recorder.interrupted_by = recorder.interrupted_by or "KeyboardInterrupt"
         raise
     finally:
+        hold_action.before_end(None)
         # The safety net: whatever this run injected and its rollbacks did not remove.
         leftovers = remove_all_faults(run_id=run_id)
     ended = time.time()
@@ -248,7 +285,7 @@ def _result(name: str, journal: Mapping[str, Any], experiment: Mapping[str, Any]
         experiment=name, status=status, journal_status=str(journal.get("status")),
         deviated=bool(journal.get("deviated")), reason=reason, window=FaultWindow() if dry else recorder.window(),
         journal_path=journal_path, started_at=started, ended_at=ended, activities=tuple(recorder.activities),
-        leftovers_removed=leftovers, interrupted_by=recorder.interrupted_by,
+        leftovers_removed=leftovers, interrupted_by=recorder.interrupted_by, checks=tuple(recorder.checks.checks),
     )
 
 
@@ -268,6 +305,8 @@ def _verdict(journal: Mapping[str, Any], experiment: Mapping[str, Any], recorder
         return "inconclusive", f"run {journal.get('status')} (see the journal)"
     if not any(a.phase == "method" and a.type == "action" for a in recorder.activities):
         return "inconclusive", "the method injected no fault (it has no action)"
+    if (not_in_place := recorder.checks.reason()) is not None:
+        return "inconclusive", not_in_place
     for run in journal.get("rollbacks") or []:
         if run.get("status") == "failed":
             return "inconclusive", f"rollback {run['activity'].get('name')!r} failed: {_error(run)}"
@@ -315,13 +354,16 @@ def _save_journal(journal: Mapping[str, Any], report_dir: Path, name: str) -> Pa
 class _Recorder:
     """Records phases and activity times. Duck-typed as chaoslib's ``RunEventHandler`` (it only calls methods)."""
 
-    def __init__(self) -> None:
+    def __init__(self, checks: FaultChecks | None = None) -> None:
         self._lock = threading.Lock()
+        self.checks = checks or FaultChecks()
+        self._applied: tuple[float, float] | None = None
         self.phase = "start"
         self.activities: list[ActivityRecord] = []
         self._starts: dict[int, tuple[float, float, str]] = {}
         self._method_actions: list[tuple[float, float, float, float]] = []  # start, start_mono, end, end_mono
         self._rollbacks: list[tuple[float, float, float, float]] = []
+        self._injections: list[tuple[float, float, float, float]] = []  # method actions but the hold
         self.interrupted_by: str | None = None
         self._status_at_rollbacks: str | None = None
 
@@ -339,7 +381,27 @@ class _Recorder:
         self.phase = "after"
 
     def start_rollbacks(self, experiment: Any) -> None:
+        # the "still in place?" check, if the hold did not run it (no hold action) and nothing was aborted
+        if self.phase in {"method-done", "after"} and hold_action.abort_reason() is None:
+            self.checks.before_removal()
         self.phase = "rollbacks"
+
+    def after_python_activity(self, activity: Any, configuration: Any, secrets: Any, output: Any) -> None:
+        """Called in the main thread right after a Python activity returned: check a fault action in place."""
+        provider = activity.get("provider") or {}
+        if (self.phase != "method" or activity.get("type") != "action" or activity.get("background")
+                or threading.current_thread() is not threading.main_thread() or provider.get("module") == HOLD):
+            return
+        now, now_mono = time.time(), time.monotonic()
+        self._applied = (now, now_mono)
+        hold_action.mark_applied(now_mono)
+        from chaoslib import substitute
+
+        arguments = substitute(dict(provider.get("arguments") or {}), configuration, secrets)
+        self.checks.injected(str(activity.get("name")), str(provider.get("module")), str(provider.get("func")),
+                             arguments, output, configuration)
+        # the last check runs inside the hold, ahead of its end by what the checks cost so far
+        hold_action.before_end(self.checks.before_removal, lead_s=0.3 + 2.0 * self.checks.cost_s)
 
     def rollbacks_completed(self, experiment: Any, journal: Any) -> None:
         if journal.get("status") == "interrupted" and self.interrupted_by is None:
@@ -371,8 +433,11 @@ class _Recorder:
                                     status=str(run.get("status")), started_at=start, ended_at=end,
                                     error=_error(run) if run.get("status") == "failed" else None)
             self.activities.append(record)
+            is_hold = (activity.get("provider") or {}).get("module") == HOLD
             if phase == "method" and record.type == "action":
                 self._method_actions.append((start, start_mono, end, end_mono))
+                if not is_hold:
+                    self._injections.append((start, start_mono, end, end_mono))
             elif phase == "rollbacks":
                 self._rollbacks.append((start, start_mono, end, end_mono))
 
@@ -383,9 +448,12 @@ class _Recorder:
             return (min(i[0] for i in items), min(i[1] for i in items),
                     max(i[2] for i in items), max(i[3] for i in items))
 
-        inj, inj_m, inj_done, inj_done_m = span(self._method_actions)
+        inj, inj_m, inj_done, inj_done_m = span(self._injections or self._method_actions)
         rem, rem_m, removed, removed_m = span(self._rollbacks)
-        return FaultWindow(inj, inj_done, rem, removed, inj_m, inj_done_m, rem_m, removed_m)
+        applied, applied_m = self._applied if self._applied is not None else (inj_done, inj_done_m)
+        if self._applied is not None:  # the injection is done when its action returned, not when it was checked
+            inj_done, inj_done_m = applied, applied_m
+        return FaultWindow(inj, inj_done, rem, removed, inj_m, inj_done_m, rem_m, removed_m, applied, applied_m)
 
     def __getattr__(self, name: str) -> Any:
         # Every other RunEventHandler callback (started, running, finish, cooldown...): nothing to record.
@@ -401,7 +469,7 @@ class ActivityTimeout(Exception):
 
 
 @contextmanager
-def _enforced_python_timeouts(default_timeout_s: float | None) -> Iterator[None]:
+def _enforced_python_timeouts(default_timeout_s: float | None, after: Any = None) -> Iterator[None]:
     """Make chaoslib honour ``timeout`` for Python providers during the run.
 
     In the main thread a SIGALRM timer raises inside the activity (it interrupts sleeps and subprocess waits;
@@ -414,6 +482,12 @@ def _enforced_python_timeouts(default_timeout_s: float | None) -> Iterator[None]
 
     original = chaoslib_activity.run_python_activity
 
+    def run_checked(activity: Any, configuration: Any, secrets: Any) -> Any:
+        output = run_with_timeout(activity, configuration, secrets)
+        if after is not None:
+            after(activity, configuration, secrets, output)
+        return output
+
     def run_with_timeout(activity: Any, configuration: Any, secrets: Any) -> Any:
         timeout = activity.get("timeout", default_timeout_s)
         if not timeout or timeout <= 0:
@@ -425,7 +499,7 @@ def _enforced_python_timeouts(default_timeout_s: float | None) -> Iterator[None]
         return _with_thread(lambda: original(activity, configuration, secrets), float(timeout),
                             lambda: ActivityFailed(message))
 
-    chaoslib_activity.run_python_activity = run_with_timeout
+    chaoslib_activity.run_python_activity = run_checked
     try:
         yield
     finally:

@@ -34,7 +34,7 @@ from pytest_blissful.grading.fmea import (
 from pytest_blissful.stack.model import Stack
 
 if TYPE_CHECKING:
-    from pytest_blissful.chaos.runner import ChaosResult
+    from pytest_blissful.chaos.runner import ChaosResult, FaultWindow
     from pytest_blissful.flows.instance import InstanceObserver
     from pytest_blissful.load import LoadHandle, LoadProgress, LoadResult
 
@@ -135,14 +135,14 @@ class Fmea:
                 chaos_result = run_experiment(
                     spec.experiment, stack=self.stack, report_dir=self.report_dir,
                     configuration=configuration, allow_remote=self.allow_remote,
+                    strategy=hypothesis_strategy(spec),
                 )
                 if watcher:
                     watcher.stop()
                 if instance:
                     instance.stop()
                 window = chaos_result.window
-                fault_start = window.injected_at or time.time()
-                fault_end = max(window.removed_at or window.removal_started_at or time.time(), fault_start)
+                fault_start, fault_end, injection_start, removal_done = fault_instants(window)
                 self.progress(f"blissful: {scenario}: fault removed, verifying recovery (≤ {recovery_budget:.0f} s)")
                 observe_end = self._await_recovery(load, probe, spec, baseline_start, fault_start, fault_end,
                                                    recovery_budget, signal_paths)
@@ -158,10 +158,15 @@ class Fmea:
                 instance.stop()
 
         timing = FmeaTiming(baseline_start=baseline_start, fault_start=fault_start, fault_end=fault_end,
-                            observe_end=observe_end)
+                            observe_end=observe_end, injection_start=injection_start, removal_done=removal_done)
         inconclusive = chaos_result.reason if chaos_result.inconclusive else None
         if not window.injected:
             inconclusive = inconclusive or "the fault was never injected"
+        elif unconfirmed := [c for c in chaos_result.checks if c.in_effect is None]:
+            inconclusive = inconclusive or (
+                "the fault was not verified in place: "
+                + "; ".join(f"{c.action} ({c.when}): {c.evidence}" for c in unconfirmed)
+                + " (pytest_blissful.chaos.verify lists the actions it can check)")
         result = grade(spec.expectation, timing, load_result.timeline, probe.samples,
                        inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason(),
                        readiness_paths=signal_paths)
@@ -239,7 +244,10 @@ class Fmea:
             samples = probe.samples
             # probes only: the load's per-second figures arrive later and are checked by the grading
             if _probe_recovered(usable_probes(samples, timing, signal_paths), timing, spec):
-                return now + 1.0 if now + 1.0 < deadline else now
+                # keep observing a little: the load must hold for the same span (graded once its buckets are in)
+                tail = max(1.0, spec.expectation.hold_s)
+                _sleep_polling(load, min(tail, max(0.0, deadline - time.time())))
+                return time.time()
         return time.time()
 
     def _save(self, spec: Scenario, result: FmeaResult, load_result: LoadResult, chaos_result: ChaosResult) -> Path:
@@ -252,6 +260,24 @@ class Fmea:
             "chaos": chaos_result.to_dict(),
         }, indent=2, default=str))
         return path
+
+
+def hypothesis_strategy(spec: Scenario) -> str:
+    """Chaos Toolkit's steady-state strategy for an FMEA run: the steady state is checked before the method only,
+    so nothing runs while the fault is held and it lasts exactly what was asked. An experiment that wants the
+    check under the fault too says so (``"steady_state_under_fault": true`` in its ``blissful`` extension)."""
+    meta: dict[str, object] = next(
+        (e for e in spec.experiment.get("extensions", []) if e.get("name") == "blissful"), {})
+    return "default" if meta.get("steady_state_under_fault") else "before-method-only"
+
+
+def fault_instants(window: FaultWindow) -> tuple[float, float, float | None, float | None]:
+    """(fault start, fault end, injection start, removal done) of a run, epoch seconds: the fault is fully in place
+    from the moment its last injection action returned to the moment its first rollback started."""
+    now = time.time()
+    start = window.applied_at or window.injection_done_at or window.injected_at or now
+    end = window.removal_started_at or window.removed_at or now
+    return start, max(end, start), window.injected_at, window.removed_at
 
 
 def _probe_recovered(samples: list[ProbeSample], timing: FmeaTiming, spec: Scenario) -> bool:

@@ -1,6 +1,17 @@
 """FMEA grading: from what was measured around one injected fault to a verdict and an FMEA row. Pure, no I/O.
 
-Inputs are the 10 Hz steady-state probe samples, the load timeline and the fault window (epoch seconds).
+Inputs are the 10 Hz steady-state probe samples, the load timeline (100 ms buckets) and the fault window (epoch
+seconds, from the Chaos Toolkit run events).
+
+* **windows**: the *baseline* holds the requests sent strictly before the injection (whole buckets, ending a guard
+  before it so that requests still in flight when the fault landed are not counted as baseline); the *fault window*
+  holds the requests sent from injection to removal (whole buckets inside it). Both are exact to one bucket
+  (100 ms), whatever the instant within a second the fault began; their p50/p95/p99, error rate and throughput are
+  reported side by side (:class:`WindowFigures`).
+* **requests lost**: requests that failed, or were never served in time, because of the fault: the larger of the
+  failed-or-late count and the closed-model deficit (the user time the baseline would have turned into requests,
+  minus the user time spent on requests served within the latency SLO). A latency-only fault whose requests all
+  came back within the SLO loses none; a total freeze loses the baseline rate × its duration.
 
 * **detection time**: fault start → the first probe sample that shows the fault (an error, ``/ready`` not
   ready, or latency beyond the baseline bound); falls back to the first whole second of load whose error
@@ -48,6 +59,7 @@ DETECTION_TABLE: tuple[tuple[int, str], ...] = (
     (8, "the service gave no signal and users saw no impact: the failure was masked, unnoticed"),
     (10, "the service gave no signal while users were affected (slow answers, timeouts, dropped connections)"),
 )
+BASELINE_GUARD_MAX_S = 1.0  # the baseline ends this much (at most) before the injection: see baseline_guard_s
 CONFIRM_S = 1.5  # a second disturbed probe within this confirms a detection signal
 
 
@@ -83,12 +95,59 @@ class FmeaExpectation:
 
 @dataclass(frozen=True)
 class FmeaTiming:
-    """Instants of one FMEA run, epoch seconds."""
+    """Instants of one FMEA run, epoch seconds.
+
+    ``fault_start``/``fault_end``: the fault fully in place (applied → removal started): the fault window, and the
+    origin of detection times. ``injection_start``: the first injection action started (the baseline ends before
+    it; default ``fault_start``). ``removal_done``: the rollbacks ended, the origin of recovery times (default
+    ``fault_end``).
+    """
 
     baseline_start: float
     fault_start: float
     fault_end: float
     observe_end: float
+    injection_start: float | None = None
+    removal_done: float | None = None
+
+    @property
+    def baseline_end(self) -> float:
+        return self.fault_start if self.injection_start is None else min(self.injection_start, self.fault_start)
+
+    @property
+    def recovery_origin(self) -> float:
+        return self.fault_end if self.removal_done is None else max(self.removal_done, self.fault_end)
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    """Load figures over one window (the baseline or the fault): the requests *sent* in it, whole buckets."""
+
+    start: float  # epoch of the first bucket counted
+    end: float  # epoch of the end of the last bucket counted
+    requests: int
+    errors: int
+    error_rate_percent: float
+    throughput_rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def duration_s(self) -> float:
+        return max(self.end - self.start, 0.0)
+
+    @classmethod
+    def of(cls, window: Window, timeline: Timeline) -> WindowFigures:
+        first, last = window.covered_s
+        return cls(start=timeline.epoch_of(first), end=timeline.epoch_of(last), requests=window.requests,
+                   errors=window.errors, error_rate_percent=window.error_rate * 100, throughput_rps=window.rps,
+                   p50_ms=window.p50_ms, p95_ms=window.p95_ms, p99_ms=window.p99_ms)
+
+    def describe(self) -> str:
+        return (f"{self.requests} requests in {self.duration_s:.1f} s ({self.throughput_rps:.1f}/s), "
+                f"error rate {self.error_rate_percent:.2f}%, p50 {self.p50_ms:.1f} / p95 {self.p95_ms:.1f} / "
+                f"p99 {self.p99_ms:.1f} ms")
 
 
 @dataclass(frozen=True)
@@ -100,6 +159,24 @@ class Impact:
     requests_lost: int
     summary: str
     probe_error_rate_percent: float = 0.0  # synthetic user probes failing under the fault
+    baseline: WindowFigures | None = None
+    fault: WindowFigures | None = None
+    requests_expected: int = 0  # the baseline rate over the fault window
+    requests_failed: int = 0
+    requests_late: int = 0  # succeeded, but slower than the latency SLO
+
+    @property
+    def lost_percent(self) -> float:
+        """Requests lost as a share of those the baseline rate would have sent during the fault (at most 100: fast
+        failures make closed-model clients send more requests than the baseline did)."""
+        return min(100.0, 100.0 * self.requests_lost / self.requests_expected) if self.requests_expected else 0.0
+
+    @property
+    def p50_shift_ms(self) -> float:
+        """How much the fault moved the median latency of the requests sent under it."""
+        if self.fault is None or self.baseline is None or not self.fault.requests:
+            return 0.0
+        return self.fault.p50_ms - self.baseline.p50_ms
 
     @property
     def latency_delta_ms(self) -> float:
@@ -190,6 +267,12 @@ class FmeaResult:
                  f"{self.impact.error_rate_fault_percent:.2f}% under fault, p99 {self.impact.p99_baseline_ms:.1f} → "
                  f"{self.impact.p99_fault_ms:.1f} ms, requests lost {self.impact.requests_lost}, "
                  f"user probes failing {self.impact.probe_error_rate_percent:.1f}%"]
+        if self.impact.baseline is not None and self.impact.fault is not None:
+            lines.append(f"  baseline: {self.impact.baseline.describe()}")
+            lines.append(f"  fault:    {self.impact.fault.describe()}")
+            lines.append(f"  requests lost {self.impact.requests_lost} of {self.impact.requests_expected} expected "
+                         f"({self.impact.requests_failed} failed, {self.impact.requests_late} late, the rest never "
+                         "served)")
         if self.verdict == "fail" and self.mitigation:
             lines.append(f"  suggestion: {self.mitigation}")
         return "\n".join(lines)
@@ -230,19 +313,23 @@ def grade(
     (stuck clients send no requests, and a request that is never sent is never counted as an error).
     """
     probes = usable_probes(probes, timing, readiness_paths)
-    baseline = timeline.window_epoch(timing.baseline_start, timing.fault_start)
-    fault = timeline.window_epoch(timing.fault_start, timing.fault_end)
+    windows = grading_windows(timeline, timing)
+    if isinstance(windows, str):  # a window that cannot be computed: say why, never raise
+        return _not_computable(expectation, timing, windows, inconclusive_reason, len(probes))
+    baseline, fault = windows
     bound_ms = latency_bound_ms(probes, timing)
 
     detection_s = detect(probes, timeline, timing, bound_ms, baseline)
     recovered_at = recovery_instant(probes, timeline, timing, bound_ms, expectation)
-    recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.fault_end)
+    recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.recovery_origin)
     impact = measure_impact(baseline, fault, timeline, timing, recovery_s,
-                            [p for p in probes if p.path not in readiness_paths])
+                            [p for p in probes if p.path not in readiness_paths],
+                            patience_ms=expectation.max_p99_latency_ms)
 
     baseline_error_pct = baseline.error_rate * 100
     # the users' steady state: readiness / liveness probes are signals, judged by the capability rules
-    before = [p for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.path not in readiness_paths]
+    before = [p for p in probes
+              if timing.baseline_start <= p.at < timing.baseline_end and p.path not in readiness_paths]
     baseline_probe_pct = 100.0 * sum(not p.ok for p in before) / len(before) if before else 0.0
     reason: str
     verdict: Verdict
@@ -280,8 +367,9 @@ def grade(
         aborted=aborted_reason is not None,
         evidence={
             "latency_bound_ms": bound_ms,
-            "baseline": {"requests": baseline.requests, "error_rate": baseline.error_rate, "p99_ms": baseline.p99_ms},
-            "fault": {"requests": fault.requests, "error_rate": fault.error_rate, "p99_ms": fault.p99_ms},
+            "baseline": asdict(impact.baseline) if impact.baseline else None,
+            "fault": asdict(impact.fault) if impact.fault else None,
+            "resolution_s": timeline.resolution_s,
             "probes": len(probes),
             "timing": asdict(timing),
         },
@@ -296,11 +384,66 @@ def usable_probes(probes: Sequence[ProbeSample], timing: FmeaTiming,
     return sorted((p for p in probes if p.path in worked or p.path not in signal_paths), key=lambda p: p.at)
 
 
+def baseline_guard_s(timeline: Timeline, timing: FmeaTiming) -> float:
+    """How long before the injection the baseline ends: requests sent just before it were still in flight when
+    the fault landed (a freeze hangs them, a kill fails them), so they belong to neither window. Three times the
+    p99 of the baseline's earlier part, at least one bucket, at most ``BASELINE_GUARD_MAX_S``."""
+    start = timeline.second_at_epoch(timing.baseline_start)
+    end = timeline.second_at_epoch(timing.baseline_end) - BASELINE_GUARD_MAX_S
+    early = timeline.window(start, end, edges="inside") if end > start else None
+    p99_s = early.p99_ms / 1000 if early is not None and early.requests else BASELINE_GUARD_MAX_S
+    return min(max(3 * p99_s, timeline.resolution_s), BASELINE_GUARD_MAX_S)
+
+
+def grading_windows(timeline: Timeline, timing: FmeaTiming) -> tuple[Window, Window] | str:
+    """The baseline and fault windows (see the module docstring), or why they cannot be computed."""
+    instants = {"baseline start": timing.baseline_start, "fault start": timing.fault_start,
+                "fault end": timing.fault_end}
+    bad = [name for name, value in instants.items() if not math.isfinite(value)]
+    if bad:
+        return f"cannot grade: no {' and no '.join(bad)} was recorded"
+    if timing.fault_end < timing.fault_start:
+        early = timing.fault_end - timing.fault_start
+        return f"cannot grade: the fault window ends before it starts (removal {early:+.3f} s after injection)"
+    if timing.baseline_end <= timing.baseline_start:
+        return "cannot grade: no baseline (the fault was injected before the load's baseline started)"
+    guard = baseline_guard_s(timeline, timing)
+    baseline = timeline.window_epoch(timing.baseline_start, timing.baseline_end - guard, edges="inside")
+    fault = timeline.window_epoch(timing.fault_start, timing.fault_end, edges="inside")
+    if baseline.duration_s <= 0:
+        return (f"cannot grade: no baseline (the fault came {timing.fault_start - timing.baseline_start:.2f} s after "
+                f"the load started; the baseline needs whole {timeline.resolution_s * 1000:.0f} ms buckets before it)")
+    if fault.duration_s <= 0:
+        return (f"cannot grade: the fault window ({timing.fault_end - timing.fault_start:.3f} s) holds no whole "
+                f"{timeline.resolution_s * 1000:.0f} ms bucket of the load timeline")
+    return baseline, fault
+
+
+def _not_computable(expectation: FmeaExpectation, timing: FmeaTiming, why: str, inconclusive_reason: str | None,
+                    probes: int) -> FmeaResult:
+    empty = Impact(error_rate_baseline_percent=0.0, error_rate_fault_percent=0.0, p99_baseline_ms=0.0,
+                   p99_fault_ms=0.0, requests_lost=0, summary="not measured")
+    return FmeaResult(
+        scenario=expectation.scenario, verdict="inconclusive", reason=inconclusive_reason or why,
+        severity=expectation.severity, detection_s=None, recovery_s=None, impact=empty,
+        severity_rating=SEVERITY_RATING[expectation.severity],
+        occurrence_rating=min(10, max(1, expectation.occurrence)),
+        detection_rating=10, detection_signal="not measured: the run could not be graded",
+        expected_behaviour=expectation.expected_behaviour,
+        mitigation=expectation.mitigation,
+        weight=expectation.weight, evidence={"not_computable": why, "probes": probes, "timing": asdict(timing)},
+    )
+
+
 def _judge(expectation: FmeaExpectation, impact: Impact, recovery_s: float | None) -> tuple[Verdict, str]:
     problems = []
     if impact.error_rate_fault_percent > expectation.max_error_rate_percent:
         problems.append(f"error rate under fault {impact.error_rate_fault_percent:.2f}% > "
                         f"{expectation.max_error_rate_percent:g}%")
+    if impact.lost_percent > max(expectation.max_error_rate_percent, impact.error_rate_fault_percent):
+        problems.append(f"requests lost under fault {impact.lost_percent:.1f}% of those expected > "
+                        f"{expectation.max_error_rate_percent:g}% ({impact.requests_lost} of "
+                        f"{impact.requests_expected})")
     if impact.probe_error_rate_percent > expectation.max_error_rate_percent:
         problems.append(f"user probes failing under fault {impact.probe_error_rate_percent:.1f}% > "
                         f"{expectation.max_error_rate_percent:g}%")
@@ -320,7 +463,7 @@ def latency_bound_ms(probes: Sequence[ProbeSample], timing: FmeaTiming) -> float
 
     The p95 rather than the maximum: one slow baseline outlier on a busy machine must not blind detection.
     """
-    base = sorted(p.latency_ms for p in probes if timing.baseline_start <= p.at < timing.fault_start and p.ok)
+    base = sorted(p.latency_ms for p in probes if timing.baseline_start <= p.at < timing.baseline_end and p.ok)
     typical = base[min(len(base) - 1, int(0.95 * len(base)))] if base else 100.0
     return max(3 * typical, typical + 50.0)
 
@@ -350,19 +493,20 @@ def detect(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming
             return max(0.0, observed_at - timing.fault_start)
     error_bound = max(baseline.error_rate * 2, 0.01)
     p99_bound = max(baseline.p99_ms * 3, baseline.p99_ms + 50.0)
-    first = math.floor(timeline.second_at_epoch(timing.fault_start))
-    last = math.ceil(timeline.second_at_epoch(timing.fault_end))
-    for second in range(first, last):
-        w = timeline.window(second, second + 1)
+    lo, hi = timeline.bucket_span(timeline.second_at_epoch(timing.fault_start),
+                                  timeline.second_at_epoch(timing.fault_end), "inside")
+    step = timeline.resolution_s
+    for bucket in range(lo, hi):
+        w = timeline.window(bucket * step, (bucket + 1) * step, edges="inside")
         if w.requests and (w.error_rate > error_bound or w.p99_ms > p99_bound):
-            return max(0.0, timeline.epoch_of(second) - timing.fault_start)
+            return max(0.0, timeline.epoch_of(bucket * step) - timing.fault_start)
     return None
 
 
 def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming, bound_ms: float,
                      expectation: FmeaExpectation) -> float | None:
     """The first instant after fault removal from which the service stays healthy for ``hold_s``."""
-    after = [p for p in probes if p.at >= timing.fault_end]
+    after = [p for p in probes if p.at >= timing.recovery_origin]
     for index, start in enumerate(after):
         end = start.at + expectation.hold_s
         if end > timing.observe_end + 1e-9:
@@ -370,9 +514,8 @@ def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: 
         span = [p for p in after[index:] if p.at <= end]
         if any(_disturbed(p, bound_ms) for p in span):
             continue
-        # load is kept per whole second: judge the seconds that lie entirely inside the span
-        first, last = math.ceil(timeline.second_at_epoch(start.at)), math.floor(timeline.second_at_epoch(end))
-        load = timeline.window(first, last) if last > first else None
+        # the load sent within the span (whole buckets inside it)
+        load = timeline.window_epoch(start.at, end, edges="inside")
         if load is not None and load.requests and (load.error_rate * 100 > expectation.max_error_rate_percent
                               or load.p99_ms > expectation.max_p99_latency_ms):
             continue
@@ -381,17 +524,32 @@ def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: 
 
 
 def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: FmeaTiming,
-                   recovery_s: float | None, user_probes: Sequence[ProbeSample] = ()) -> Impact:
-    expected_rps = baseline.rps
-    fault_seconds = max(timing.fault_end - timing.fault_start, 0.0)
-    # requests that failed plus those never served at the baseline rate (e.g. clients stuck on a dead instance)
-    lost = fault.errors + max(0, round(expected_rps * fault_seconds) - fault.requests)
+                   recovery_s: float | None, user_probes: Sequence[ProbeSample] = (), *,
+                   patience_ms: float = 2000.0) -> Impact:
+    """What the fault cost the users; ``patience_ms`` (the latency SLO): a request slower than that was not served
+    in time."""
+    fault_seconds = fault.duration_s
+    expected = baseline.rps * fault_seconds
+    failed = fault.errors
+    late = max(0, fault.count_above_us(round(patience_ms * 1000)) - failed)
+    in_time = max(0, fault.requests - failed - late)
+    # Closed-model load (a fixed set of users): the users' time is what the fault takes away. At the baseline's
+    # mean latency that time would have served `expected` requests; what the in-time requests used of it was
+    # served, the rest went into failures, late answers or waiting on a frozen service.
+    base_mean_ms = baseline.mean_ms
+    mean_in_time_us = fault.mean_below_us(round(patience_ms * 1000))
+    used = in_time * (mean_in_time_us / 1000) / base_mean_ms if mean_in_time_us and base_mean_ms > 0 else in_time
+    # requests straddle the window's edges (sent inside, answered after it, or the reverse): one round of the
+    # users' in-time requests is within the measurement's own uncertainty
+    slack = baseline.rps * (mean_in_time_us or 0.0) / 1e6
+    lost = max(failed + late, round(expected - used - slack))
+    lost_pct = min(100.0, 100.0 * lost / expected) if expected > 0 else 0.0
     error_pct = fault.error_rate * 100
     under_fault = [p for p in user_probes if timing.fault_start <= p.at < timing.fault_end]
     probe_error_pct = 100.0 * sum(not p.ok for p in under_fault) / len(under_fault) if under_fault else 0.0
-    if fault.requests == 0 or error_pct >= 50 or probe_error_pct >= 50:
+    if (fault.requests == 0 and expected >= 1) or lost_pct >= 50 or error_pct >= 50 or probe_error_pct >= 50:
         summary = "outage"
-    elif max(error_pct, probe_error_pct) > max(baseline.error_rate * 100 * 2, 1.0):
+    elif max(error_pct, probe_error_pct, lost_pct) > max(baseline.error_rate * 100 * 2, 1.0):
         summary = "partial outage"
     elif fault.p99_ms > max(baseline.p99_ms * 3, baseline.p99_ms + 50):
         brief = recovery_s is not None and fault_seconds + recovery_s < 15
@@ -408,6 +566,11 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
         requests_lost=lost,
         summary=summary,
         probe_error_rate_percent=probe_error_pct,
+        baseline=WindowFigures.of(baseline, timeline),
+        fault=WindowFigures.of(fault, timeline),
+        requests_expected=round(expected),
+        requests_failed=failed,
+        requests_late=late,
     )
 
 

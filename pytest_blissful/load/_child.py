@@ -4,11 +4,12 @@
 
 * ``local``  — a Locust LocalRunner; records samples itself.
 * ``master`` — a Locust MasterRunner; waits for its workers, tells them the start instant, relays
-  their per-second histograms to the parent.
+  their bucketed histograms to the parent.
 * ``worker`` — a Locust WorkerRunner; records samples and sends them to the master every second.
 
-Every process records each request into per-second HDR histograms (:class:`~pytest_blissful.metrics.Recorder`)
-and hands over encoded fragments about once a second.  ``local``/``master`` write JSON lines to the
+Every process records each request into 100 ms buckets of latencies (:class:`~pytest_blissful.metrics.Recorder`:
+raw values for small buckets, HDR histograms for large ones, plus a per-second index) and hands over encoded
+fragments about once a second.  ``local``/``master`` write JSON lines to the
 output file named in the config (a file, not a pipe, so a parent that is busy never blocks the load).
 """
 # ruff: noqa: TID251  -- this module only ever runs inside a Locust child process.

@@ -1,7 +1,7 @@
 """Parent side of the load runner: starts Locust child processes, merges what they record.
 
 Locust (and gevent) are never imported here: every Locust runner lives in a child process started
-with ``python -m pytest_blissful.load._child``.  Children write JSON lines (per-second HDR histogram
+with ``python -m pytest_blissful.load._child``.  Children write JSON lines (100 ms-bucket histogram
 fragments, ticks, the final flush) to a file in a private temporary directory; :class:`LoadHandle`
 reads that file whenever it is polled, so no thread runs in the calling process and a caller that
 does not poll for a while never stalls the load.

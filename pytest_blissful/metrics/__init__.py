@@ -1,4 +1,4 @@
-"""Metrics: per-second HDR latency histograms (:class:`Timeline`) and windows over them. Pure."""
+"""Metrics: latency histograms in 100 ms buckets (:class:`Timeline`) and exact windows over them. Pure."""
 
 from pytest_blissful.metrics.timeline import (
     PERCENTILES,

@@ -122,3 +122,74 @@ def test_total_key_and_empty_window() -> None:
     assert TOTAL == ""
     with pytest.raises(ValueError, match="percentile"):
         w.percentile_us(101)
+
+
+# -- 100 ms buckets: exact window edges -----------------------------------------------------------------------------
+
+_timed = st.lists(st.tuples(st.integers(min_value=100, max_value=900_000), st.floats(min_value=0, max_value=29.999)),
+                  max_size=150)
+
+
+def _brute(samples: list[tuple[int, float]], lo_bucket: int, hi_bucket: int) -> list[int]:
+    return sorted(us for us, at in samples if lo_bucket <= int(at * 10 + 1e-6) < hi_bucket)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_timed, st.floats(min_value=0, max_value=30), st.floats(min_value=0, max_value=30),
+       st.sampled_from(["overlap", "inside"]))
+def test_a_window_counts_exactly_the_buckets_of_its_range(samples: list[tuple[int, float]], a: float, b: float,
+                                                         edges: str) -> None:
+    start, end = min(a, b), max(a, b)
+    rec = Recorder(500.0)
+    for us, at in samples:
+        rec.record("GET /hello", us, 500.0 + at)
+    tl = rec.flush().with_timing(duration_s=30.0)
+    w = tl.window(start, end, edges=edges)  # type: ignore[arg-type]
+    lo, hi = tl.bucket_span(start, end, edges)  # type: ignore[arg-type]
+    # the edges are within one bucket (100 ms) of the asked range, on the right side of it
+    if edges == "inside":
+        assert (start - 1e-9 <= lo / 10 < start + 0.1 + 1e-9 and end - 0.1 - 1e-9 < hi / 10 <= end + 1e-9) or hi == lo
+    else:
+        assert start - 0.1 - 1e-9 < lo / 10 <= start + 1e-9 and end - 1e-9 <= hi / 10 < end + 0.1 + 1e-9
+    expected = _brute(samples, lo, hi)
+    assert w.requests == len(expected)
+    if expected:
+        assert w.max_us == pytest.approx(expected[-1], rel=1e-3)
+    # the per-second index gives the same figures as summing the buckets
+    plain = Timeline(tl.start_epoch, duration_s=30.0, cells=dict(tl._items()))
+    p = plain.window(start, end, edges=edges)  # type: ignore[arg-type]
+    assert (p.requests, p.p50_ms, p.p99_ms, p.duration_s) == (w.requests, w.p50_ms, w.p99_ms, w.duration_s)
+
+
+def test_inside_edges_keep_a_baseline_strictly_before_an_instant() -> None:
+    rec = Recorder(0.0)
+    for tenth in range(50):
+        rec.record("GET /hello", 1000, tenth / 10 + 0.05)
+    tl = rec.flush().with_timing(duration_s=5.0)
+    before = tl.window(0.0, 2.37, edges="inside")
+    assert before.requests == 23 and before.covered_s == pytest.approx((0.0, 2.3))
+    during = tl.window(2.37, 3.02, edges="inside")
+    assert during.requests == 6 and during.covered_s == pytest.approx((2.4, 3.0))
+    assert tl.window(2.37, 3.02).requests == 8  # overlap: every bucket the range touches
+    assert tl.window(2.31, 2.39, edges="inside").requests == 0
+
+
+def test_older_per_second_timelines_still_decode() -> None:
+    old = ('{"format":"blissful-timeline/1","start_epoch":10.0,"duration_s":3.0,'
+           '"seconds":{"1":{"":{"n":4,"e":1},"GET /x":{"n":4,"e":1}}}}')
+    tl = Timeline.decode(old)
+    assert tl.resolution_s == 1.0
+    assert tl.window(1, 2).requests == 4
+    assert tl.window(0, 1).requests == 0
+
+
+def test_an_hour_of_load_stays_small() -> None:
+    """Cells grow with duration × endpoints only (36 000 buckets of 100 ms per endpoint per hour)."""
+    rec = Recorder(0.0)
+    for tenth in range(600):  # one minute, 2 endpoints, 30 requests per bucket
+        for i in range(30):
+            rec.record("GET /a" if i % 2 else "GET /b", 1000 + 37 * i, tenth / 10)
+    tl = rec.flush()
+    size = len(tl.encode())
+    assert tl.buckets == 600 * 3
+    assert size < 600 * 3 * 400  # a few hundred bytes per cell: ~60 MB for an hour of three cells per bucket

@@ -1,0 +1,145 @@
+"""Exact fault windows: verdicts and figures do not depend on where in a second the fault began.
+
+A closed-model world (a fixed set of users, each sending its next request when the previous one answered) meets a
+fault whose start falls at an arbitrary sub-second offset: a 500 ms latency, a total freeze, or fast failures.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+from pytest_blissful.grading.fmea import FmeaExpectation, FmeaTiming, ProbeSample, grade
+from pytest_blissful.metrics.timeline import Recorder, Timeline
+
+T0 = 1_700_000_000.0
+USERS = 8
+BASE_MS = 40.0
+END_S = 22.0
+
+# each example grades a whole closed-model world: report the failing example as found rather than shrink it for minutes
+_NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+EXPECT = FmeaExpectation(scenario="x", expected_behaviour="y", max_recovery_time_s=10, hold_s=1.0)
+
+
+def _answer(kind: str, at: float, start: float, end: float, user: int) -> tuple[float, bool]:
+    """Latency (s) and success of a request sent at ``at`` (seconds from T0)."""
+    base = (BASE_MS + (user * 7 + int(at * 1000)) % 5) / 1000  # 40..44 ms
+    if not start <= at < end:
+        return base, True
+    if kind == "latency":
+        return base + 0.5, True
+    if kind == "freeze":
+        return (end - at) + base, True  # hangs until the service is thawed, then answers
+    return 0.010, False  # fails fast
+
+
+def _world(kind: str, start: float, length: float) -> tuple[Timeline, list[ProbeSample]]:
+    end = start + length
+    recorder = Recorder(T0)
+    for user in range(USERS):
+        at = user * BASE_MS / 1000 / USERS
+        while at < END_S:
+            latency, ok = _answer(kind, at, start, end, user)
+            recorder.record("GET /hello", round(latency * 1e6), T0 + at, status=200 if ok else 503,
+                            error=None if ok else "HTTP 503")
+            at += latency
+    probes = []
+    for tick in range(int(END_S * 10)):
+        at = tick / 10
+        latency, ok = _answer(kind, at, start, end, 99)
+        timed_out = latency > 2.0
+        probes.append(ProbeSample(at=T0 + at, path="/hello", ok=ok and not timed_out,
+                                  latency_ms=min(latency, 2.0) * 1000, status=200 if ok else 503))
+    return recorder.flush().with_timing(duration_s=END_S), probes
+
+
+def _grade(kind: str, start: float, length: float):  # type: ignore[no-untyped-def]
+    timeline, probes = _world(kind, start, length)
+    timing = FmeaTiming(baseline_start=T0 + 0.5, fault_start=T0 + start, fault_end=T0 + start + length,
+                        observe_end=T0 + END_S)
+    return grade(EXPECT, timing, timeline, probes)
+
+
+@settings(max_examples=10, deadline=None, phases=_NO_SHRINK)
+@given(offset=st.floats(0, 0.999), other=st.floats(0, 0.999), length=st.floats(2.0, 6.0))
+def test_a_500ms_latency_shifts_p50_by_500ms_and_loses_nothing_wherever_it_starts(offset: float, other: float,
+                                                                                  length: float) -> None:
+    a, b = _grade("latency", 8 + offset, length), _grade("latency", 8 + other, length)
+    for result in (a, b):
+        assert result.verdict == "pass", result.explain()
+        assert result.impact.p50_shift_ms == pytest.approx(500, abs=5)
+        assert result.impact.requests_lost == 0
+        assert result.impact.summary in {"brief latency spike", "latency degraded"}
+    assert a.impact.fault is not None and b.impact.fault is not None
+    assert a.impact.fault.p99_ms == pytest.approx(b.impact.fault.p99_ms, rel=0.01)
+    assert a.impact.fault.error_rate_percent == b.impact.fault.error_rate_percent == 0.0
+
+
+@settings(max_examples=10, deadline=None, phases=_NO_SHRINK)
+@given(offset=st.floats(0, 0.999), other=st.floats(0, 0.999), length=st.floats(2.5, 6.0))
+def test_a_total_freeze_is_an_outage_wherever_it_starts(offset: float, other: float, length: float) -> None:
+    a, b = _grade("freeze", 8 + offset, length), _grade("freeze", 8 + other, length)
+    for result in (a, b):
+        assert result.verdict == "fail", result.explain()
+        assert result.impact.summary == "outage"
+        assert result.impact.lost_percent >= 95, result.explain()
+        # the baseline holds no request that was still in flight when the freeze landed
+        assert result.impact.baseline is not None
+        assert result.impact.baseline.p99_ms < 50
+        assert result.detection_s is not None and result.detection_s <= 0.25
+    assert a.impact.lost_percent == pytest.approx(b.impact.lost_percent, abs=3)
+
+
+@settings(max_examples=10, deadline=None, phases=_NO_SHRINK)
+@given(offset=st.floats(0, 0.999), other=st.floats(0, 0.999), length=st.floats(1.0, 6.0))
+def test_fast_failures_count_every_request_and_nothing_leaks_into_the_baseline(offset: float, other: float,
+                                                                              length: float) -> None:
+    a, b = _grade("errors", 8 + offset, length), _grade("errors", 8 + other, length)
+    for result in (a, b):
+        assert result.verdict == "fail"
+        assert result.impact.summary == "outage"
+        assert result.impact.error_rate_baseline_percent == 0.0  # never "steady state not met"
+        fault = result.impact.fault
+        assert fault is not None
+        assert fault.errors >= fault.requests - 1  # float noise may put one request sent at the instant on an edge
+        assert result.impact.requests_lost >= result.impact.requests_expected * 0.95
+    assert a.verdict == b.verdict
+
+
+@settings(max_examples=15, deadline=None, phases=_NO_SHRINK)
+@given(offset=st.floats(0, 0.999), length=st.floats(0.25, 6.0))
+def test_window_edges_are_within_one_bucket_of_the_fault(offset: float, length: float) -> None:
+    result = _grade("latency", 8 + offset, length)
+    fault = result.impact.fault
+    assert fault is not None
+    start, end = T0 + 8 + offset, T0 + 8 + offset + length
+    assert start - 1e-6 <= fault.start < start + 0.1 and end - 0.1 < fault.end <= end + 1e-6
+    assert result.impact.baseline is not None and result.impact.baseline.end <= start
+
+
+@pytest.mark.parametrize(("fault_start", "fault_end", "why"), [
+    (9.0, 8.5, "ends before it starts"),
+    (9.0, 9.05, "holds no whole 100 ms bucket"),
+    (0.3, 3.0, "no baseline"),
+    (9.0, math.nan, "no fault end"),
+])
+def test_a_window_that_cannot_be_computed_is_inconclusive_with_the_reason(fault_start: float, fault_end: float,
+                                                                          why: str) -> None:
+    timeline, probes = _world("latency", 8, 3)
+    timing = FmeaTiming(baseline_start=T0 + 0.5, fault_start=T0 + fault_start, fault_end=T0 + fault_end,
+                        observe_end=T0 + END_S)
+    result = grade(EXPECT, timing, timeline, probes)
+    assert result.verdict == "inconclusive"
+    assert why in result.reason
+    assert "cannot grade" in result.explain()
+
+
+def test_no_load_at_all_is_inconclusive() -> None:
+    timing = FmeaTiming(baseline_start=T0, fault_start=T0 + 5, fault_end=T0 + 8, observe_end=T0 + 12)
+    result = grade(EXPECT, timing, Timeline(T0), [])
+    assert result.verdict == "inconclusive"
+    assert "no load reached the target before the fault" in result.reason
