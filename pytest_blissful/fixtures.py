@@ -8,16 +8,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-# report sections that carry results from the process that ran a test (an xdist worker) to the controller
-LOAD_SECTION = "blissful load"
-FMEA_SECTION = "blissful fmea"
+from pytest_blissful._session import FMEA_SECTION, LOAD_SECTION
 
 if TYPE_CHECKING:
     import httpx
 
-    from pytest_blissful.flows.fmea import Fmea, FmeaRun
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.flows.fmea import Fmea, FmeaRun
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.load._result import LoadResult
     from pytest_blissful.load.fixture import LoadTest
@@ -27,7 +25,7 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def blissful_config(pytestconfig: pytest.Config) -> BlissfulConfig:
     """The validated ``blissful.yaml`` (or ``[tool.blissful]``, or built-in defaults for the demo stack)."""
-    from pytest_blissful.plugin import blissful_config as load
+    from pytest_blissful._session import blissful_config as load
 
     return load(pytestconfig)
 
@@ -39,7 +37,7 @@ def stack(pytestconfig: pytest.Config) -> Stack:
     Started once per run (shared by all xdist workers) from the configured compose files, the embedded
     demo stack, or ``--blissful-url``; removed at session end unless ``--blissful-keep-stack``.
     """
-    from pytest_blissful.plugin import stack_manager
+    from pytest_blissful._session import stack_manager
     from pytest_blissful.stack import StackError
 
     try:
@@ -72,8 +70,8 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
     constant arrival rate with coordinated-omission correction. ``assert result.passed`` checks the SLOs and
     prints each threshold with its observed value; ``result.meets("p95 < 200ms")`` checks others.
     """
+    from pytest_blissful._session import live_line
     from pytest_blissful.load.fixture import LoadTest
-    from pytest_blissful.plugin import live_line
 
     def keep(result: LoadResult) -> None:  # the table travels with the call report to the controller
         from pytest_blissful.report.allure import attach_load_result
@@ -95,9 +93,9 @@ def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Con
     (verdict, detection and recovery times, impact, RPN); ``assert result.passed`` shows the FMEA row.
     Faults are removed on pass, failure, Ctrl-C and crash (fault ledger).
     """
-    from pytest_blissful.flows.fmea import Fmea
+    from pytest_blissful._session import RUN_ID_KEY, report_dir, say
     from pytest_blissful.chaos.ledger import remove_all_faults
-    from pytest_blissful.plugin import RUN_ID_KEY, report_dir, say
+    from pytest_blissful.flows.fmea import Fmea
     from pytest_blissful.stack.ledger import ledger_dir
 
     def keep(run: FmeaRun) -> None:  # travels with the call report to the controller (also under xdist)
@@ -149,8 +147,8 @@ def chaos_experiment(stack: Stack, pytestconfig: pytest.Config) -> Callable[...,
     a failed action or a dry run is *inconclusive*, never a pass. Configuration keys bound for the experiment:
     ``blissful_base_url``, ``blissful_toxiproxy_url``, ``blissful_project``, ``blissful_stack``.
     """
+    from pytest_blissful._session import report_dir
     from pytest_blissful.chaos.runner import run_experiment
-    from pytest_blissful.plugin import report_dir
 
     def run(experiment: object, **configuration: object) -> ChaosResult:
         return run_experiment(experiment, stack=stack, report_dir=report_dir(pytestconfig),  # type: ignore[arg-type]

@@ -11,27 +11,35 @@ import functools
 import json
 import os
 import signal
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_blissful._session import (
+    CONFIG_KEY,
+    FMEA_SECTION,
+    LOAD_SECTION,
+    MANAGER_KEY,
+    OWNER_PID_KEY,
+    RUN_ID_KEY,
+    STAGES_KEY,
+    blissful_config,
+    explicit_config,
+    live_line,
+    report_dir,
+    say,
+    stack_manager,
+)
 from pytest_blissful.config.discovery import ConfigError, find_config
 from pytest_blissful.stages import STAGES, parse_stage_option
 
 if TYPE_CHECKING:
-    from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.grading.scorecard import Scorecard
-    from pytest_blissful.stack.manager import StackManager
 
 pytest_plugins = ["pytest_blissful.fixtures", "pytest_blissful.report.allure_hooks"]
 
-RUN_ID_KEY = pytest.StashKey[str]()
-OWNER_PID_KEY = pytest.StashKey[int]()
-CONFIG_KEY = pytest.StashKey["BlissfulConfig"]()
-MANAGER_KEY = pytest.StashKey["StackManager"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, description in STAGES.items():
         config.addinivalue_line("markers", f"{name}: pipeline stage '{name}' - {description}")
     try:
-        config.stash[_STAGES_KEY] = parse_stage_option(config.getoption("blissful_stage"))
+        config.stash[STAGES_KEY] = parse_stage_option(config.getoption("blissful_stage"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -88,9 +96,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_Summary(config), "blissful-summary")
 
 
-_STAGES_KEY = pytest.StashKey[list[str]]()
-
-
 def _validate_scenarios(config: pytest.Config) -> None:
     """Unknown scenario names (``--blissful-scenario`` or ``chaos.scenarios``) are usage errors."""
     requested = config.getoption("blissful_scenario")
@@ -106,92 +111,11 @@ def _validate_scenarios(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{where}: {exc}") from None
 
 
-def _explicit_config(config: pytest.Config) -> Path | None:
-    explicit = config.getoption("blissful_config") or config.getini("blissful_config")
-    return Path(explicit) if explicit else None
-
-
 def _config_location(config: pytest.Config) -> tuple[Path | None, str]:
     try:
-        return find_config(config.rootpath, _explicit_config(config))
+        return find_config(config.rootpath, explicit_config(config))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-
-
-def blissful_config(config: pytest.Config) -> BlissfulConfig:
-    """The validated configuration of this session (loaded once)."""
-    if CONFIG_KEY not in config.stash:
-        from pytest_blissful.config.loader import load_config
-
-        try:
-            loaded = load_config(config.rootpath, _explicit_config(config))
-        except ConfigError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        url = config.getoption("blissful_url")
-        if url:
-            from pytest_blissful.config.schema import StackConfig
-
-            try:
-                stack = StackConfig.model_validate({**loaded.stack.model_dump(), "url": url})
-            except ValueError as exc:
-                raise pytest.UsageError(f"--blissful-url {url!r}: {exc}") from None
-            loaded = loaded.model_copy(update={"stack": stack})
-        config.stash[CONFIG_KEY] = loaded
-    return config.stash[CONFIG_KEY]
-
-
-def report_dir(config: pytest.Config) -> Path:
-    value = config.getoption("blissful_report_dir") or config.getini("blissful_report_dir")
-    path = Path(value)
-    return path if path.is_absolute() else config.rootpath / path
-
-
-def stack_manager(config: pytest.Config) -> StackManager:
-    """The process-wide handle on this run's shared stack."""
-    if MANAGER_KEY not in config.stash:
-        from pytest_blissful.stack.ledger import ledger_dir
-        from pytest_blissful.stack.manager import StackManager
-
-        config.stash[MANAGER_KEY] = StackManager(
-            blissful_config(config), config.stash[RUN_ID_KEY], ledger_dir(), config.stash[OWNER_PID_KEY],
-            progress=lambda message: say(config, message),
-        )
-    return config.stash[MANAGER_KEY]
-
-
-def say(config: pytest.Config, message: str) -> None:
-    """Print a progress line on the terminal, past output capturing; silent in xdist workers and under -q."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
-        return
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if capture is None:
-        reporter.write_line(message)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(message)
-
-
-def live_line(config: pytest.Config, line: str | None) -> None:
-    """Rewrite one status line in place (progress of long steps); ``None`` ends it. Quiet where ``say`` is."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
-        return
-    if not reporter.isatty():  # CI logs: a plain line every 10 s instead of a rewritten one
-        now = time.monotonic()
-        if line is not None and now - config.stash.get(_LAST_LINE_KEY, 0.0) >= 10:
-            config.stash[_LAST_LINE_KEY] = now
-            say(config, line)
-        return
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        if line is None:
-            reporter.write("\n")
-        else:
-            reporter.rewrite(line, erase=True)
-
-
-_LAST_LINE_KEY = pytest.StashKey[float]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -213,7 +137,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    selected_stages = config.stash[_STAGES_KEY]
+    selected_stages = config.stash[STAGES_KEY]
     kept, deselected = [], []
     for item in items:
         stages = [name for name in STAGES if item.get_closest_marker(name) is not None]
@@ -242,8 +166,6 @@ class _Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
-        from pytest_blissful.fixtures import FMEA_SECTION, LOAD_SECTION
-
         for name, content in report.sections:  # named "Captured <section> call" by pytest
             if LOAD_SECTION in name:
                 self.tables.append((report.nodeid, content))
@@ -323,4 +245,8 @@ class _XdistHooks:
         node.workerinput["blissful_owner_pid"] = node.config.stash[OWNER_PID_KEY]
 
 
-__all__ = ["blissful_config", "report_dir", "stack_manager"]
+# Re-exported for code written against the earlier layout; new code imports them from pytest_blissful._session.
+__all__ = [
+    "CONFIG_KEY", "FMEA_SECTION", "LOAD_SECTION", "MANAGER_KEY", "OWNER_PID_KEY", "RUN_ID_KEY", "blissful_config",
+    "live_line", "report_dir", "say", "stack_manager",
+]

@@ -40,7 +40,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if not option.allure_report_dir:
         if _another_session_records() or not is_blissful_session(config):
             return
-        from pytest_blissful.plugin import report_dir
+        from pytest_blissful._session import report_dir
 
         option.allure_report_dir = str(report_dir(config) / ALLURE_RESULTS)
         clean = True

@@ -56,7 +56,7 @@ def paused(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "paused" in metafunc.fixturenames:
-        from pytest_blissful.plugin import blissful_config
+        from pytest_blissful._session import blissful_config
 
         services = _dependencies(blissful_config(metafunc.config))
         metafunc.parametrize("paused", services or [pytest.param(None, marks=pytest.mark.skip(

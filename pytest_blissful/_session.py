@@ -1,0 +1,120 @@
+"""Session state shared by the hooks (``plugin.py``), the fixtures and the renderers (``report/*``).
+
+A leaf module: stash keys, report-section names and the accessors built on them. It imports only the standard
+library, pytest and the configuration's discovery (itself light), so that every layer may import it and nothing
+below ``plugin.py`` ever imports ``plugin.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import pytest
+
+from pytest_blissful.config.discovery import ConfigError
+
+if TYPE_CHECKING:
+    from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.stack.manager import StackManager
+
+# report sections that carry results from the process that ran a test (an xdist worker) to the controller
+LOAD_SECTION: Final = "blissful load"
+FMEA_SECTION: Final = "blissful fmea"
+
+RUN_ID_KEY = pytest.StashKey[str]()
+OWNER_PID_KEY = pytest.StashKey[int]()
+CONFIG_KEY = pytest.StashKey["BlissfulConfig"]()
+MANAGER_KEY = pytest.StashKey["StackManager"]()
+STAGES_KEY = pytest.StashKey[list[str]]()
+_LAST_LINE_KEY = pytest.StashKey[float]()
+
+
+def explicit_config(config: pytest.Config) -> Path | None:
+    """``--blissful-config`` (relative to the invocation directory), else ini ``blissful_config``."""
+    option = config.getoption("blissful_config")
+    if option:
+        path = Path(option)
+        return path if path.is_absolute() else config.invocation_params.dir / path
+    ini = config.getini("blissful_config")
+    if ini:
+        path = Path(ini)
+        base = config.inipath.parent if config.inipath else config.rootpath
+        return path if path.is_absolute() else base / path
+    return None
+
+
+def blissful_config(config: pytest.Config) -> BlissfulConfig:
+    """The validated configuration of this session (loaded once per process)."""
+    if CONFIG_KEY not in config.stash:
+        from pytest_blissful.config.loader import load_config
+
+        try:
+            loaded = load_config(config.rootpath, explicit_config(config))
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        url = config.getoption("blissful_url")
+        if url:
+            from pytest_blissful.config.schema import StackConfig
+
+            try:
+                stack = StackConfig.model_validate({**loaded.stack.model_dump(), "url": url})
+            except ValueError as exc:
+                raise pytest.UsageError(f"--blissful-url {url!r}: {exc}") from None
+            loaded = loaded.model_copy(update={"stack": stack})
+        config.stash[CONFIG_KEY] = loaded
+    return config.stash[CONFIG_KEY]
+
+
+def report_dir(config: pytest.Config) -> Path:
+    """Where results land: ``--blissful-report-dir``, else ini ``blissful_report_dir``; relative to the rootdir."""
+    value = config.getoption("blissful_report_dir") or config.getini("blissful_report_dir")
+    path = Path(value)
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def stack_manager(config: pytest.Config) -> StackManager:
+    """The process-wide handle on this run's shared stack."""
+    if MANAGER_KEY not in config.stash:
+        from pytest_blissful.stack.ledger import ledger_dir
+        from pytest_blissful.stack.manager import StackManager
+
+        config.stash[MANAGER_KEY] = StackManager(
+            blissful_config(config), config.stash[RUN_ID_KEY], ledger_dir(), config.stash[OWNER_PID_KEY],
+            progress=lambda message: say(config, message),
+        )
+    return config.stash[MANAGER_KEY]
+
+
+def say(config: pytest.Config, message: str) -> None:
+    """Print a progress line on the terminal, past output capturing; silent in xdist workers and under -q."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:
+        reporter.write_line(message)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(message)
+
+
+def live_line(config: pytest.Config, line: str | None) -> None:
+    """Rewrite one status line in place (progress of long steps); ``None`` ends it. Quiet where ``say`` is."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
+        return
+    if not reporter.isatty():  # CI logs: a plain line every 10 s instead of a rewritten one
+        now = time.monotonic()
+        if line is not None and now - config.stash.get(_LAST_LINE_KEY, 0.0) >= 10:
+            config.stash[_LAST_LINE_KEY] = now
+            say(config, line)
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        if line is None:
+            reporter.write("\n")
+        else:
+            reporter.rewrite(line, erase=True)
