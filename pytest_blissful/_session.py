@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from pytest_blissful.config.discovery import ConfigError
+from pytest_blissful.config.discovery import ConfigError, find_config, search_dirs
 
 if TYPE_CHECKING:
     from pytest_blissful.config.schema import BlissfulConfig
@@ -30,6 +30,15 @@ CONFIG_KEY = pytest.StashKey["BlissfulConfig"]()
 MANAGER_KEY = pytest.StashKey["StackManager"]()
 STAGES_KEY = pytest.StashKey[list[str]]()
 _LAST_LINE_KEY = pytest.StashKey[float]()
+_LOCATION_KEY = pytest.StashKey[tuple["Path | None", str]]()
+_REPORT_DIR_KEY = pytest.StashKey[Path]()
+
+# what the controller hands every xdist worker (``node.workerinput``): the configuration it resolved, by path and
+# content hash, and the absolute report directory, so that a worker never resolves either on its own
+WORKER_CONFIG_PATH: Final = "blissful_config_path"
+WORKER_CONFIG_KIND: Final = "blissful_config_kind"
+WORKER_CONFIG_SHA256: Final = "blissful_config_sha256"
+WORKER_REPORT_DIR: Final = "blissful_report_dir"
 
 
 def explicit_config(config: pytest.Config) -> Path | None:
@@ -46,13 +55,32 @@ def explicit_config(config: pytest.Config) -> Path | None:
     return None
 
 
+def config_location(config: pytest.Config) -> tuple[Path | None, str]:
+    """The configuration file of this session and its kind (``file``, ``pyproject`` or ``default``).
+
+    Resolved once, by the controller; an xdist worker takes the controller's answer from its ``workerinput``.
+    """
+    if _LOCATION_KEY not in config.stash:
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None and WORKER_CONFIG_KIND in workerinput:
+            path = workerinput[WORKER_CONFIG_PATH]
+            config.stash[_LOCATION_KEY] = (Path(path) if path else None, workerinput[WORKER_CONFIG_KIND])
+        else:
+            try:
+                config.stash[_LOCATION_KEY] = find_config(
+                    search_dirs(config.invocation_params.dir, config.rootpath), explicit_config(config))
+            except ConfigError as exc:
+                raise pytest.UsageError(str(exc)) from None
+    return config.stash[_LOCATION_KEY]
+
+
 def blissful_config(config: pytest.Config) -> BlissfulConfig:
     """The validated configuration of this session (loaded once per process)."""
     if CONFIG_KEY not in config.stash:
-        from pytest_blissful.config.loader import load_config
+        from pytest_blissful.config.loader import load_config_at
 
         try:
-            loaded = load_config(config.rootpath, explicit_config(config))
+            loaded = load_config_at(*config_location(config))
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         url = config.getoption("blissful_url")
@@ -69,10 +97,19 @@ def blissful_config(config: pytest.Config) -> BlissfulConfig:
 
 
 def report_dir(config: pytest.Config) -> Path:
-    """Where results land: ``--blissful-report-dir``, else ini ``blissful_report_dir``; relative to the rootdir."""
-    value = config.getoption("blissful_report_dir") or config.getini("blissful_report_dir")
-    path = Path(value)
-    return path if path.is_absolute() else config.rootpath / path
+    """Where results land: ``--blissful-report-dir``, else ini ``blissful_report_dir``; relative to the rootdir.
+
+    Resolved once, by the controller; xdist workers take the controller's absolute path.
+    """
+    if _REPORT_DIR_KEY not in config.stash:
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None and WORKER_REPORT_DIR in workerinput:
+            config.stash[_REPORT_DIR_KEY] = Path(workerinput[WORKER_REPORT_DIR])
+        else:
+            value = config.getoption("blissful_report_dir") or config.getini("blissful_report_dir")
+            path = Path(value)
+            config.stash[_REPORT_DIR_KEY] = path if path.is_absolute() else config.rootpath / path
+    return config.stash[_REPORT_DIR_KEY]
 
 
 def stack_manager(config: pytest.Config) -> StackManager:

@@ -25,14 +25,18 @@ from pytest_blissful._session import (
     OWNER_PID_KEY,
     RUN_ID_KEY,
     STAGES_KEY,
+    WORKER_CONFIG_KIND,
+    WORKER_CONFIG_PATH,
+    WORKER_CONFIG_SHA256,
+    WORKER_REPORT_DIR,
     blissful_config,
-    explicit_config,
+    config_location,
     live_line,
     report_dir,
     say,
     stack_manager,
 )
-from pytest_blissful.config.discovery import ConfigError, find_config
+from pytest_blissful.config.discovery import config_digest
 from pytest_blissful.stages import STAGES, parse_stage_option
 
 if TYPE_CHECKING:
@@ -79,13 +83,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and "blissful_run_id" in workerinput:
         config.stash[RUN_ID_KEY] = workerinput["blissful_run_id"]
         config.stash[OWNER_PID_KEY] = workerinput["blissful_owner_pid"]
+        _check_worker_config(config, workerinput)
     else:
         config.stash[RUN_ID_KEY] = uuid.uuid4().hex[:10]
         config.stash[OWNER_PID_KEY] = os.getpid()
         _raise_keyboard_interrupt_on_sigterm()
 
     # Validate a config file up front so that mistakes are usage errors (exit 4), not test errors.
-    path, _ = _config_location(config)
+    path, _ = config_location(config)
     if path is not None:
         blissful_config(config)
     _validate_scenarios(config)
@@ -99,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _validate_scenarios(config: pytest.Config) -> None:
     """Unknown scenario names (``--blissful-scenario`` or ``chaos.scenarios``) are usage errors."""
     requested = config.getoption("blissful_scenario")
-    path, _ = _config_location(config)
+    path, _ = config_location(config)
     if not requested and path is None:
         return
     from pytest_blissful.chaos.scenarios import ScenarioError, selected_scenarios
@@ -109,13 +114,6 @@ def _validate_scenarios(config: pytest.Config) -> None:
     except ScenarioError as exc:
         where = "--blissful-scenario" if requested else f"chaos.scenarios in {path}"
         raise pytest.UsageError(f"{where}: {exc}") from None
-
-
-def _config_location(config: pytest.Config) -> tuple[Path | None, str]:
-    try:
-        return find_config(config.rootpath, explicit_config(config))
-    except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -236,13 +234,34 @@ def _raise_keyboard_interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _check_worker_config(config: pytest.Config, workerinput: dict[str, Any]) -> None:
+    """An xdist worker tests what the controller resolved, or stops: never a stack of its own choosing."""
+    if WORKER_CONFIG_SHA256 not in workerinput:
+        return
+    path, _ = config_location(config)  # the controller's path, from workerinput
+    expected = workerinput[WORKER_CONFIG_SHA256]
+    actual = config_digest(path)
+    if actual != expected:
+        raise pytest.UsageError(
+            f"blissful: xdist worker {workerinput.get('workerid', '?')} read the configuration {path} with "
+            f"sha256 {actual}, but the controller resolved it with sha256 {expected}: the file changed during "
+            "the run (or is not the same file on this worker); run again once it is settled")
+
+
 class _XdistHooks:
-    """Registered only when pytest-xdist is active: hand the run id to workers so they share one stack."""
+    """Registered only when pytest-xdist is active: hand workers the run id (one shared stack), the resolved
+    configuration (path + content hash) and the absolute report directory, so they never resolve their own."""
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["blissful_run_id"] = node.config.stash[RUN_ID_KEY]
-        node.workerinput["blissful_owner_pid"] = node.config.stash[OWNER_PID_KEY]
+        config = node.config
+        path, kind = config_location(config)
+        node.workerinput["blissful_run_id"] = config.stash[RUN_ID_KEY]
+        node.workerinput["blissful_owner_pid"] = config.stash[OWNER_PID_KEY]
+        node.workerinput[WORKER_CONFIG_PATH] = str(path) if path is not None else None
+        node.workerinput[WORKER_CONFIG_KIND] = kind
+        node.workerinput[WORKER_CONFIG_SHA256] = config_digest(path)
+        node.workerinput[WORKER_REPORT_DIR] = str(report_dir(config).resolve())
 
 
 # Re-exported for code written against the earlier layout; new code imports them from pytest_blissful._session.

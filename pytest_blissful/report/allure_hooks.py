@@ -62,12 +62,11 @@ def _another_session_records() -> bool:
 
 
 def is_blissful_session(config: pytest.Config) -> bool:
-    from pytest_blissful.config.discovery import ConfigError, find_config
+    from pytest_blissful._session import config_location
 
-    explicit = config.getoption("blissful_config") or config.getini("blissful_config")
     try:
-        path, _ = find_config(config.rootpath, Path(explicit) if explicit else None)
-    except ConfigError:
+        path, _ = config_location(config)
+    except pytest.UsageError:
         return False  # pytest_configure reports it as a usage error
     if path is not None:
         return True
