@@ -83,17 +83,27 @@ def blissful_config(config: pytest.Config) -> BlissfulConfig:
             loaded = load_config_at(*config_location(config))
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
-        url = config.getoption("blissful_url")
+        url = config.getoption("blissful_url") or taken_base_url(config)
         if url:
             from pytest_blissful.config.schema import StackConfig
 
             try:
                 stack = StackConfig.model_validate({**loaded.stack.model_dump(), "url": url})
             except ValueError as exc:
-                raise pytest.UsageError(f"--blissful-url {url!r}: {exc}") from None
+                option = "--blissful-url" if config.getoption("blissful_url") else "--base-url"
+                raise pytest.UsageError(f"{option} {url!r}: {exc}") from None
             loaded = loaded.model_copy(update={"stack": stack})
         config.stash[CONFIG_KEY] = loaded
     return config.stash[CONFIG_KEY]
+
+
+def taken_base_url(config: pytest.Config) -> str | None:
+    """pytest-base-url's ``--base-url`` / ini ``base_url`` when that plugin is installed: the target, as with
+    ``--blissful-url`` (see ``pytest_blissful._base_url``)."""
+    if not config.pluginmanager.hasplugin("base_url"):
+        return None
+    value = config.getoption("base_url", None) or config.getini("base_url")
+    return str(value) if value else None
 
 
 def report_dir(config: pytest.Config) -> Path:

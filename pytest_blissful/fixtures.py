@@ -46,12 +46,6 @@ def stack(pytestconfig: pytest.Config) -> Stack:
         pytest.fail(f"blissful: the stack could not be started:\n{exc}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def base_url(stack: Stack) -> str:
-    """Base URL of the stack's entry point, e.g. ``http://127.0.0.1:49153``."""
-    return stack.base_url
-
-
 @pytest.fixture
 def http(base_url: str) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` bound to ``base_url`` (10 s timeout)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_blissful._base_url import register as register_base_url
 from pytest_blissful._session import (
     CONFIG_KEY,
     FMEA_SECTION,
@@ -95,6 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
         blissful_config(config)
     _validate_scenarios(config)
 
+    register_base_url(config)  # after every entry-point plugin, so pytest-base-url's fixture never wins by load order
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "blissful-xdist")
     if workerinput is None:
