@@ -165,3 +165,44 @@ def live_line(config: pytest.Config, line: str | None) -> None:
             reporter.write("\n")
         else:
             reporter.rewrite(line, erase=True)
+
+
+# ------------------------------------------------------------------------------------- traffic lock, signals
+TRAFFIC_LOCK_TIMEOUT_S: Final = 3600.0
+_SIGNALS_KEY = pytest.StashKey[object]()
+
+
+def traffic_lock_path(base_url: str) -> Path:
+    """One lock file per stack (by its entry URL): load tests, FMEA runs and experiments against one stack take
+    turns across xdist workers, while different stacks never wait for each other."""
+    from pytest_blissful.stack.ledger import ledger_dir, traffic_lock_file
+
+    return traffic_lock_file(ledger_dir(), base_url)
+
+
+def hold_signals(config: pytest.Config) -> None:
+    """While this process holds a stack, SIGTERM (how CI systems cancel) acts like Ctrl-C, so the stack and its
+    faults are removed. Installed only then, only over the default handler; ``release_signals`` restores it."""
+    import signal
+
+    if _SIGNALS_KEY in config.stash or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGTERM, handler)
+        config.stash[_SIGNALS_KEY] = handler
+
+
+def release_signals(config: pytest.Config) -> None:
+    import signal
+
+    handler = config.stash.get(_SIGNALS_KEY, None)
+    if handler is None:
+        return
+    del config.stash[_SIGNALS_KEY]
+    with contextlib.suppress(ValueError):
+        if signal.getsignal(signal.SIGTERM) is handler:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)

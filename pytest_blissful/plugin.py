@@ -6,11 +6,9 @@ imports the standard library and pytest; everything heavy is imported by the fix
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
-import signal
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +30,9 @@ from pytest_blissful._session import (
     WORKER_REPORT_DIR,
     blissful_config,
     config_location,
+    hold_signals,
     live_line,
+    release_signals,
     report_dir,
     say,
     stack_manager,
@@ -88,7 +88,6 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         config.stash[RUN_ID_KEY] = uuid.uuid4().hex[:10]
         config.stash[OWNER_PID_KEY] = os.getpid()
-        _raise_keyboard_interrupt_on_sigterm()
 
     # Validate a config file up front so that mistakes are usage errors (exit 4), not test errors.
     path, _ = config_location(config)
@@ -162,8 +161,15 @@ class _Summary:
         self.fmea: list[dict[str, Any]] = []
         self.scorecard: Scorecard | None = None
         self.scorecard_path: Path | None = None
+        self.stack_seen = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.stack_seen and hasattr(report, "node"):  # xdist: a worker may have brought the stack up
+            from pytest_blissful.stack.ledger import ledger_dir, state_file
+
+            if state_file(ledger_dir(), self.config.stash[RUN_ID_KEY]).exists():
+                self.stack_seen = True
+                hold_signals(self.config)  # from now on, this controller owns a stack's removal
         if report.when != "call":
             return
         for name, content in report.sections:  # named "Captured <section> call" by pytest
@@ -219,21 +225,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # the stack may have been started by an xdist worker: the controller owns its removal all the same
     if not state_file(ledger_dir(), config.stash[RUN_ID_KEY]).exists():
         return
-    message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
+    try:
+        message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
+    finally:
+        release_signals(config)
     if message:
         say(config, message)
 
 
-def _raise_keyboard_interrupt_on_sigterm() -> None:
-    """CI systems cancel with SIGTERM: treat it like Ctrl-C so stacks and faults are cleaned up."""
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    with contextlib.suppress(ValueError):  # not the main thread
-        signal.signal(signal.SIGTERM, handler)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    release_signals(config)
 
 
 def _check_worker_config(config: pytest.Config, workerinput: dict[str, Any]) -> None:

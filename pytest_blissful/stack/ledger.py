@@ -22,6 +22,13 @@ def state_file(state_dir: Path, run_id: str) -> Path:
     return state_dir / f"stack-{run_id}.json"
 
 
+def traffic_lock_file(state_dir: Path, base_url: str) -> Path:
+    """One lock file per stack (by its entry URL): traffic and faults against one stack take turns."""
+    import hashlib
+
+    return state_dir / f"traffic-{hashlib.sha256(base_url.encode()).hexdigest()[:16]}.lock"
+
+
 def ledger_dir() -> Path:
     base = os.environ.get("BLISSFUL_STATE_DIR") or os.environ.get("XDG_STATE_HOME")
     root = Path(base) if base else Path.home() / ".local" / "state"
