@@ -22,25 +22,13 @@ import pytest
 if TYPE_CHECKING:
     from pytest_blissful.stack.model import Stack
 
-# fixtures whose use makes a test a blissful test (``base_url`` alone does not: pytest-base-url owns that name too)
-BLISSFUL_FIXTURES = frozenset({
-    "blissful_config", "stack", "http", "load_test", "fmea", "chaos_experiment", "scorecard", "compare_versions",
-    "canary",
-})
 _USES_PLUGIN_KEY = pytest.StashKey[bool]()
-
-
-def uses_plugin(item: pytest.Item) -> bool:
-    """Whether a test uses the plugin: one of its fixtures, or it is one of the shipped suites' tests."""
-    if BLISSFUL_FIXTURES & set(getattr(item, "fixturenames", ())):
-        return True
-    module = getattr(item, "module", None)
-    return module is not None and module.__name__.startswith("pytest_blissful.suites.")
 
 
 def session_uses_plugin(session: pytest.Session) -> bool:
     config = session.config
     if _USES_PLUGIN_KEY not in config.stash:
+        from pytest_blissful._session import uses_plugin
         from pytest_blissful.report.allure_hooks import is_blissful_session
 
         config.stash[_USES_PLUGIN_KEY] = is_blissful_session(config) or any(uses_plugin(i) for i in session.items)

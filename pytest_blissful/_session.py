@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 LOAD_SECTION: Final = "blissful load"
 FMEA_SECTION: Final = "blissful fmea"
 
+# fixtures whose use makes a test one of the plugin's own (``base_url`` alone does not: pytest-base-url has it too)
+BLISSFUL_FIXTURES: Final = frozenset({
+    "blissful_config", "stack", "http", "load_test", "fmea", "chaos_experiment", "scorecard", "compare_versions",
+    "canary",
+})
+
 RUN_ID_KEY = pytest.StashKey[str]()
 OWNER_PID_KEY = pytest.StashKey[int]()
 CONFIG_KEY = pytest.StashKey["BlissfulConfig"]()
@@ -39,6 +45,14 @@ WORKER_CONFIG_PATH: Final = "blissful_config_path"
 WORKER_CONFIG_KIND: Final = "blissful_config_kind"
 WORKER_CONFIG_SHA256: Final = "blissful_config_sha256"
 WORKER_REPORT_DIR: Final = "blissful_report_dir"
+
+
+def uses_plugin(item: pytest.Item) -> bool:
+    """Whether a test is one of the plugin's own: it uses one of its fixtures, or comes from the shipped suites."""
+    if BLISSFUL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and module.__name__.startswith("pytest_blissful.suites.")
 
 
 def explicit_config(config: pytest.Config) -> Path | None:

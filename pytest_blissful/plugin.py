@@ -124,6 +124,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     kinds = ledger_kinds()  # usually empty: then nothing else is imported
     progress = functools.partial(say, session.config)
+    if kinds:
+        from pytest_blissful.stack.ledger import Ledger
+
+        for host, keys in sorted(Ledger().foreign().items()):
+            progress(f"blissful: leaving {len(keys)} ledger entr{'y' if len(keys) == 1 else 'ies'} of host {host} "
+                     f"alone ({', '.join(sorted(keys)[:3])}{' ...' if len(keys) > 3 else ''}): only that host can "
+                     "tell whether its runs are still going")
     # faults first: they may sit in containers of a killed run's stack, or in containers that outlive it
     if "fault" in kinds:
         from pytest_blissful.chaos.ledger import remove_orphan_faults

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,24 @@ class Ledger:
                 and entry.get("host") == socket.gethostname()
                 and not _alive(int(entry["owner_pid"]))
             }
+
+
+    def foreign(self) -> dict[str, list[str]]:
+        """Entries recorded by other hosts sharing this state directory, by host: never touched from here (their
+        processes cannot be checked, and their resources are not on this machine)."""
+        if not self.path.exists():
+            return {}
+        here = socket.gethostname()
+        hosts: dict[str, list[str]] = {}
+        with self._entries() as entries:
+            for key, entry in entries.items():
+                if entry.get("host", here) != here:
+                    hosts.setdefault(str(entry["host"]), []).append(key)
+        return hosts
+
+
+def on_this_host(entry: Mapping[str, Any]) -> bool:
+    return bool(entry.get("host", socket.gethostname()) == socket.gethostname())
 
 
 def _alive(pid: int) -> bool:
