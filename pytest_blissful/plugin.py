@@ -50,8 +50,9 @@ pytest_plugins = ["pytest_blissful.fixtures", "pytest_blissful.report.allure_hoo
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("blissful", "resilience testing (pytest-blissful)")
     group.addoption("--blissful-config", metavar="PATH", default=None,
-                    help="configuration file (default: blissful.yaml in the rootdir, else [tool.blissful] "
-                         "in pyproject.toml, else the embedded demo stack).")
+                    help="configuration file (default: the nearest blissful.yaml or [tool.blissful] in "
+                         "pyproject.toml, from the current directory up to the rootdir; else the embedded demo "
+                         "stack). Resolved once by the controller and handed to xdist workers.")
     group.addoption("--blissful-url", metavar="URL", default=None,
                     help="test an already-running target at URL instead of starting a stack "
                          "(overrides stack.url).")
@@ -67,7 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="allow faults against targets that are not local (refused by default).")
     group.addoption("--blissful-report-dir", metavar="DIR", default=None,
                     help="where results land (default: ini blissful_report_dir, else reports/).")
-    parser.addini("blissful_config", "default for --blissful-config", default=None)
+    parser.addini("blissful_config", "default for --blissful-config (relative to the ini file)", default=None)
     parser.addini("blissful_report_dir", "default for --blissful-report-dir", default="reports")
 
 
