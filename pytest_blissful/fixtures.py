@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import pytest
 
-# report sections that carry results from the process that ran a test (an xdist worker) to the controller
-LOAD_SECTION = "blissful load"
-FMEA_SECTION = "blissful fmea"
+from pytest_blissful._session import FMEA_SECTION, LOAD_SECTION
 
 if TYPE_CHECKING:
     import httpx
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult
     from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.flows.fmea import Fmea, FmeaRun
+    from pytest_blissful.grading.fmea import FmeaResult
     from pytest_blissful.grading.scorecard import Scorecard
     from pytest_blissful.load._result import LoadResult
     from pytest_blissful.load.fixture import LoadTest
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def blissful_config(pytestconfig: pytest.Config) -> BlissfulConfig:
     """The validated ``blissful.yaml`` (or ``[tool.blissful]``, or built-in defaults for the demo stack)."""
-    from pytest_blissful.plugin import blissful_config as load
+    from pytest_blissful._session import blissful_config as load
 
     return load(pytestconfig)
 
@@ -39,19 +39,14 @@ def stack(pytestconfig: pytest.Config) -> Stack:
     Started once per run (shared by all xdist workers) from the configured compose files, the embedded
     demo stack, or ``--blissful-url``; removed at session end unless ``--blissful-keep-stack``.
     """
-    from pytest_blissful.plugin import stack_manager
+    from pytest_blissful._session import hold_signals, stack_manager
     from pytest_blissful.stack import StackError
 
+    hold_signals(pytestconfig)  # SIGTERM acts like Ctrl-C while a stack is held: it is removed on the way out
     try:
         return stack_manager(pytestconfig).get()
     except StackError as exc:
         pytest.fail(f"blissful: the stack could not be started:\n{exc}", pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def base_url(stack: Stack) -> str:
-    """Base URL of the stack's entry point, e.g. ``http://127.0.0.1:49153``."""
-    return stack.base_url
 
 
 @pytest.fixture
@@ -68,12 +63,14 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
     """Run Locust load (in child processes) against the stack and get a ``LoadResult``.
 
     ``load_test(users=10, duration="30s", spawn_rate=None, rate=None, workers=1, locustfile=None, mix=None,
-    slos=None)``; omitted arguments come from ``load:`` / ``slos:`` in blissful.yaml. ``rate`` switches to a
-    constant arrival rate with coordinated-omission correction. ``assert result.passed`` checks the SLOs and
-    prints each threshold with its observed value; ``result.meets("p95 < 200ms")`` checks others.
+    slos=None)``; omitted arguments come from ``load:`` / ``slos:`` in blissful.yaml (a stack other than the demo
+    needs ``load.mix`` or ``load.locustfile``). ``rate`` switches to a constant arrival rate with
+    coordinated-omission correction. ``assert result.passed`` checks the SLOs and prints each threshold with its
+    observed value; ``result.meets("p95 < 200ms")`` checks others. Load and fault runs against one stack take
+    turns, also across xdist workers.
     """
+    from pytest_blissful._session import live_line
     from pytest_blissful.load.fixture import LoadTest
-    from pytest_blissful.plugin import live_line
 
     def keep(result: LoadResult) -> None:  # the table travels with the call report to the controller
         from pytest_blissful.report.allure import attach_load_result
@@ -82,7 +79,19 @@ def load_test(base_url: str, blissful_config: BlissfulConfig, request: pytest.Fi
         request.node.add_report_section("call", LOAD_SECTION, result.table())
         attach_load_result(result)
 
-    return LoadTest(base_url, blissful_config, lambda p: live_line(request.config, p.line()), keep)
+    def fail(message: str) -> None:
+        pytest.fail(f"blissful: {message}", pytrace=False)
+
+    return LoadTest(base_url, blissful_config, lambda p: live_line(request.config, p.line()), keep,
+                    lock=lambda: _traffic_lock(base_url), on_config_error=fail)
+
+
+def _traffic_lock(base_url: str) -> AbstractContextManager[object]:
+    from filelock import FileLock
+
+    from pytest_blissful._session import TRAFFIC_LOCK_TIMEOUT_S, traffic_lock_path
+
+    return FileLock(str(traffic_lock_path(base_url)), timeout=TRAFFIC_LOCK_TIMEOUT_S)
 
 
 @pytest.fixture
@@ -95,23 +104,48 @@ def fmea(stack: Stack, blissful_config: BlissfulConfig, pytestconfig: pytest.Con
     (verdict, detection and recovery times, impact, RPN); ``assert result.passed`` shows the FMEA row.
     Faults are removed on pass, failure, Ctrl-C and crash (fault ledger).
     """
+    from pytest_blissful._session import report_dir, say, traffic_lock_path
     from pytest_blissful.chaos.ledger import remove_all_faults
     from pytest_blissful.flows.fmea import Fmea
-    from pytest_blissful.plugin import RUN_ID_KEY, report_dir, say
-    from pytest_blissful.stack.ledger import ledger_dir
 
-    def keep(run: FmeaRun) -> None:  # travels with the call report to the controller (also under xdist)
+    def row(result: FmeaResult, capabilities: list[str]) -> None:  # travels with the call report (also xdist)
+        data = {**result.to_dict(), "capabilities": capabilities}
+        request.node.add_report_section("call", FMEA_SECTION, json.dumps(data, default=str))
+        scorecard.rows.append(data)
+
+    def keep(run: FmeaRun) -> None:
         from pytest_blissful.report.allure import attach_fmea_run
 
-        row = {**run.result.to_dict(), "capabilities": list(run.scenario.capabilities)}
-        request.node.add_report_section("call", FMEA_SECTION, json.dumps(row, default=str))
-        scorecard.rows.append(row)
+        row(run.result, list(run.scenario.capabilities))
         attach_fmea_run(run)
 
-    runner = Fmea(stack, blissful_config, report_dir(pytestconfig),
-                  allow_remote=pytestconfig.getoption("blissful_allow_chaos"),
-                  progress=lambda message: say(pytestconfig, message), on_run=keep,
-                  lock_path=ledger_dir() / f"chaos-{pytestconfig.stash[RUN_ID_KEY]}.lock")
+    class GuardedFmea(Fmea):
+        """A missing setting fails the test naming it; anything else that stops a run from being graded is an
+        inconclusive row with its reason (never a raw traceback)."""
+
+        def run(self, scenario: str, *, fault_duration: str | float | None = None,
+                users: int | None = None) -> FmeaResult:
+            from pytest_blissful.chaos.scenarios import ScenarioError
+
+            try:
+                blissful_config.traffic_mix(chaos=True)
+            except ValueError as exc:
+                pytest.fail(f"blissful: fmea.run({scenario!r}): {exc}", pytrace=False)
+            try:
+                return super().run(scenario, fault_duration=fault_duration, users=users)
+            except ScenarioError as exc:
+                pytest.fail(f"blissful: fmea.run({scenario!r}): {exc}", pytrace=False)
+            except Exception as exc:
+                from pytest_blissful._inconclusive import inconclusive_result
+
+                result, capabilities = inconclusive_result(scenario, blissful_config, exc)
+                row(result, capabilities)
+                return result
+
+    runner = GuardedFmea(stack, blissful_config, report_dir(pytestconfig),
+                         allow_remote=pytestconfig.getoption("blissful_allow_chaos"),
+                         progress=lambda message: say(pytestconfig, message), on_run=keep,
+                         lock_path=traffic_lock_path(stack.base_url))
     try:
         yield runner
     finally:
@@ -156,8 +190,8 @@ def chaos_experiment(stack: Stack, pytestconfig: pytest.Config) -> Callable[...,
     a failed action or a dry run is *inconclusive*, never a pass. Configuration keys bound for the experiment:
     ``blissful_base_url``, ``blissful_toxiproxy_url``, ``blissful_project``, ``blissful_stack``.
     """
+    from pytest_blissful._session import report_dir
     from pytest_blissful.chaos.runner import run_experiment
-    from pytest_blissful.plugin import report_dir
 
     def run(experiment: object, **configuration: object) -> ChaosResult:
         return run_experiment(experiment, stack=stack, report_dir=report_dir(pytestconfig),  # type: ignore[arg-type]

@@ -40,9 +40,9 @@ def pytest_configure(config: pytest.Config) -> None:
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
     # Argo manifests named in canary: are read now, so that a mistake in them is a usage error too
-    from pytest_blissful.plugin import _config_location, blissful_config
+    from pytest_blissful._session import blissful_config, config_location
 
-    path, _ = _config_location(config)
+    path, _ = config_location(config)
     if path is not None and blissful_config(config).canary.rollout is not None:
         from pytest_blissful.config.argo import plan_from_config
         from pytest_blissful.config.discovery import ConfigError

@@ -6,25 +6,42 @@ imports the standard library and pytest; everything heavy is imported by the fix
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
-import signal
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_blissful.config.discovery import ConfigError, find_config
+from pytest_blissful._base_url import register as register_base_url
+from pytest_blissful._session import (
+    CONFIG_KEY,
+    FMEA_SECTION,
+    LOAD_SECTION,
+    MANAGER_KEY,
+    OWNER_PID_KEY,
+    RUN_ID_KEY,
+    STAGES_KEY,
+    WORKER_CONFIG_KIND,
+    WORKER_CONFIG_PATH,
+    WORKER_CONFIG_SHA256,
+    WORKER_REPORT_DIR,
+    blissful_config,
+    config_location,
+    hold_signals,
+    live_line,
+    release_signals,
+    report_dir,
+    say,
+    stack_manager,
+)
+from pytest_blissful.config.discovery import config_digest
 from pytest_blissful.stages import STAGES, parse_stage_option
 
 if TYPE_CHECKING:
-    from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.grading.scorecard import Scorecard
-    from pytest_blissful.stack.manager import StackManager
 
 pytest_plugins = [
     "pytest_blissful.fixtures",
@@ -33,17 +50,14 @@ pytest_plugins = [
     "pytest_blissful.fixtures_canary",
 ]
 
-RUN_ID_KEY = pytest.StashKey[str]()
-OWNER_PID_KEY = pytest.StashKey[int]()
-CONFIG_KEY = pytest.StashKey["BlissfulConfig"]()
-MANAGER_KEY = pytest.StashKey["StackManager"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("blissful", "resilience testing (pytest-blissful)")
     group.addoption("--blissful-config", metavar="PATH", default=None,
-                    help="configuration file (default: blissful.yaml in the rootdir, else [tool.blissful] "
-                         "in pyproject.toml, else the embedded demo stack).")
+                    help="configuration file (default: the nearest blissful.yaml or [tool.blissful] in "
+                         "pyproject.toml, from the current directory up to the rootdir; else the embedded demo "
+                         "stack). Resolved once by the controller and handed to xdist workers.")
     group.addoption("--blissful-url", metavar="URL", default=None,
                     help="test an already-running target at URL instead of starting a stack "
                          "(overrides stack.url).")
@@ -59,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="allow faults against targets that are not local (refused by default).")
     group.addoption("--blissful-report-dir", metavar="DIR", default=None,
                     help="where results land (default: ini blissful_report_dir, else reports/).")
-    parser.addini("blissful_config", "default for --blissful-config", default=None)
+    parser.addini("blissful_config", "default for --blissful-config (relative to the ini file)", default=None)
     parser.addini("blissful_report_dir", "default for --blissful-report-dir", default="reports")
 
 
@@ -68,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, description in STAGES.items():
         config.addinivalue_line("markers", f"{name}: pipeline stage '{name}' - {description}")
     try:
-        config.stash[_STAGES_KEY] = parse_stage_option(config.getoption("blissful_stage"))
+        config.stash[STAGES_KEY] = parse_stage_option(config.getoption("blissful_stage"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -76,30 +90,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and "blissful_run_id" in workerinput:
         config.stash[RUN_ID_KEY] = workerinput["blissful_run_id"]
         config.stash[OWNER_PID_KEY] = workerinput["blissful_owner_pid"]
+        _check_worker_config(config, workerinput)
     else:
         config.stash[RUN_ID_KEY] = uuid.uuid4().hex[:10]
         config.stash[OWNER_PID_KEY] = os.getpid()
-        _raise_keyboard_interrupt_on_sigterm()
 
     # Validate a config file up front so that mistakes are usage errors (exit 4), not test errors.
-    path, _ = _config_location(config)
+    path, _ = config_location(config)
     if path is not None:
         blissful_config(config)
     _validate_scenarios(config)
 
+    register_base_url(config)  # after every entry-point plugin, so pytest-base-url's fixture never wins by load order
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "blissful-xdist")
     if workerinput is None:
         config.pluginmanager.register(_Summary(config), "blissful-summary")
 
 
-_STAGES_KEY = pytest.StashKey[list[str]]()
-
-
 def _validate_scenarios(config: pytest.Config) -> None:
     """Unknown scenario names (``--blissful-scenario`` or ``chaos.scenarios``) are usage errors."""
     requested = config.getoption("blissful_scenario")
-    path, _ = _config_location(config)
+    path, _ = config_location(config)
     if not requested and path is None:
         return
     from pytest_blissful.chaos.scenarios import ScenarioError, selected_scenarios
@@ -111,94 +123,6 @@ def _validate_scenarios(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{where}: {exc}") from None
 
 
-def _explicit_config(config: pytest.Config) -> Path | None:
-    explicit = config.getoption("blissful_config") or config.getini("blissful_config")
-    return Path(explicit) if explicit else None
-
-
-def _config_location(config: pytest.Config) -> tuple[Path | None, str]:
-    try:
-        return find_config(config.rootpath, _explicit_config(config))
-    except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
-def blissful_config(config: pytest.Config) -> BlissfulConfig:
-    """The validated configuration of this session (loaded once)."""
-    if CONFIG_KEY not in config.stash:
-        from pytest_blissful.config.loader import load_config
-
-        try:
-            loaded = load_config(config.rootpath, _explicit_config(config))
-        except ConfigError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        url = config.getoption("blissful_url")
-        if url:
-            from pytest_blissful.config.schema import StackConfig
-
-            try:
-                stack = StackConfig.model_validate({**loaded.stack.model_dump(), "url": url})
-            except ValueError as exc:
-                raise pytest.UsageError(f"--blissful-url {url!r}: {exc}") from None
-            loaded = loaded.model_copy(update={"stack": stack})
-        config.stash[CONFIG_KEY] = loaded
-    return config.stash[CONFIG_KEY]
-
-
-def report_dir(config: pytest.Config) -> Path:
-    value = config.getoption("blissful_report_dir") or config.getini("blissful_report_dir")
-    path = Path(value)
-    return path if path.is_absolute() else config.rootpath / path
-
-
-def stack_manager(config: pytest.Config) -> StackManager:
-    """The process-wide handle on this run's shared stack."""
-    if MANAGER_KEY not in config.stash:
-        from pytest_blissful.stack.ledger import ledger_dir
-        from pytest_blissful.stack.manager import StackManager
-
-        config.stash[MANAGER_KEY] = StackManager(
-            blissful_config(config), config.stash[RUN_ID_KEY], ledger_dir(), config.stash[OWNER_PID_KEY],
-            progress=lambda message: say(config, message),
-        )
-    return config.stash[MANAGER_KEY]
-
-
-def say(config: pytest.Config, message: str) -> None:
-    """Print a progress line on the terminal, past output capturing; silent in xdist workers and under -q."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
-        return
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if capture is None:
-        reporter.write_line(message)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(message)
-
-
-def live_line(config: pytest.Config, line: str | None) -> None:
-    """Rewrite one status line in place (progress of long steps); ``None`` ends it. Quiet where ``say`` is."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
-        return
-    if not reporter.isatty():  # CI logs: a plain line every 10 s instead of a rewritten one
-        now = time.monotonic()
-        if line is not None and now - config.stash.get(_LAST_LINE_KEY, 0.0) >= 10:
-            config.stash[_LAST_LINE_KEY] = now
-            say(config, line)
-        return
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        if line is None:
-            reporter.write("\n")
-        else:
-            reporter.rewrite(line, erase=True)
-
-
-_LAST_LINE_KEY = pytest.StashKey[float]()
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
@@ -206,6 +130,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     kinds = ledger_kinds()  # usually empty: then nothing else is imported
     progress = functools.partial(say, session.config)
+    if kinds:
+        from pytest_blissful.stack.ledger import Ledger
+
+        for host, keys in sorted(Ledger().foreign().items()):
+            progress(f"blissful: leaving {len(keys)} ledger entr{'y' if len(keys) == 1 else 'ies'} of host {host} "
+                     f"alone ({', '.join(sorted(keys)[:3])}{' ...' if len(keys) > 3 else ''}): only that host can "
+                     "tell whether its runs are still going")
     # faults first: they may sit in containers of a killed run's stack, or in containers that outlive it
     if "fault" in kinds:
         from pytest_blissful.chaos.ledger import remove_orphan_faults
@@ -218,7 +149,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    selected_stages = config.stash[_STAGES_KEY]
+    selected_stages = config.stash[STAGES_KEY]
     kept, deselected = [], []
     for item in items:
         stages = [name for name in STAGES if item.get_closest_marker(name) is not None]
@@ -243,12 +174,17 @@ class _Summary:
         self.fmea: list[dict[str, Any]] = []
         self.scorecard: Scorecard | None = None
         self.scorecard_path: Path | None = None
+        self.stack_seen = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.stack_seen and hasattr(report, "node"):  # xdist: a worker may have brought the stack up
+            from pytest_blissful.stack.ledger import ledger_dir, state_file
+
+            if state_file(ledger_dir(), self.config.stash[RUN_ID_KEY]).exists():
+                self.stack_seen = True
+                hold_signals(self.config)  # from now on, this controller owns a stack's removal
         if report.when != "call":
             return
-        from pytest_blissful.fixtures import FMEA_SECTION, LOAD_SECTION
-
         for name, content in report.sections:  # named "Captured <section> call" by pytest
             if LOAD_SECTION in name:
                 self.tables.append((report.nodeid, content))
@@ -302,30 +238,50 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # the stack may have been started by an xdist worker: the controller owns its removal all the same
     if not state_file(ledger_dir(), config.stash[RUN_ID_KEY]).exists():
         return
-    message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
+    try:
+        message = stack_manager(config).teardown(keep=config.getoption("blissful_keep_stack"))
+    finally:
+        release_signals(config)
     if message:
         say(config, message)
 
 
-def _raise_keyboard_interrupt_on_sigterm() -> None:
-    """CI systems cancel with SIGTERM: treat it like Ctrl-C so stacks and faults are cleaned up."""
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+def pytest_unconfigure(config: pytest.Config) -> None:
+    release_signals(config)
+
+
+def _check_worker_config(config: pytest.Config, workerinput: dict[str, Any]) -> None:
+    """An xdist worker tests what the controller resolved, or stops: never a stack of its own choosing."""
+    if WORKER_CONFIG_SHA256 not in workerinput:
         return
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    with contextlib.suppress(ValueError):  # not the main thread
-        signal.signal(signal.SIGTERM, handler)
+    path, _ = config_location(config)  # the controller's path, from workerinput
+    expected = workerinput[WORKER_CONFIG_SHA256]
+    actual = config_digest(path)
+    if actual != expected:
+        raise pytest.UsageError(
+            f"blissful: xdist worker {workerinput.get('workerid', '?')} read the configuration {path} with "
+            f"sha256 {actual}, but the controller resolved it with sha256 {expected}: the file changed during "
+            "the run (or is not the same file on this worker); run again once it is settled")
 
 
 class _XdistHooks:
-    """Registered only when pytest-xdist is active: hand the run id to workers so they share one stack."""
+    """Registered only when pytest-xdist is active: hand workers the run id (one shared stack), the resolved
+    configuration (path + content hash) and the absolute report directory, so they never resolve their own."""
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["blissful_run_id"] = node.config.stash[RUN_ID_KEY]
-        node.workerinput["blissful_owner_pid"] = node.config.stash[OWNER_PID_KEY]
+        config = node.config
+        path, kind = config_location(config)
+        node.workerinput["blissful_run_id"] = config.stash[RUN_ID_KEY]
+        node.workerinput["blissful_owner_pid"] = config.stash[OWNER_PID_KEY]
+        node.workerinput[WORKER_CONFIG_PATH] = str(path) if path is not None else None
+        node.workerinput[WORKER_CONFIG_KIND] = kind
+        node.workerinput[WORKER_CONFIG_SHA256] = config_digest(path)
+        node.workerinput[WORKER_REPORT_DIR] = str(report_dir(config).resolve())
 
 
-__all__ = ["blissful_config", "report_dir", "stack_manager"]
+# Re-exported for code written against the earlier layout; new code imports them from pytest_blissful._session.
+__all__ = [
+    "CONFIG_KEY", "FMEA_SECTION", "LOAD_SECTION", "MANAGER_KEY", "OWNER_PID_KEY", "RUN_ID_KEY", "blissful_config",
+    "live_line", "report_dir", "say", "stack_manager",
+]

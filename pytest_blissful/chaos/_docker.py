@@ -1,4 +1,5 @@
-"""The few Docker CLI calls the chaos layer makes (the CLI, not the SDK: it is what users have and debug with)."""
+"""The few Docker CLI calls the chaos layer makes, through the package's one Docker module
+(``pytest_blissful._docker``), with the chaos layer's error type."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_blissful import _docker as _shared
 from pytest_blissful.chaos.errors import ChaosError
 
 HELPER_IMAGE_ENV = "BLISSFUL_HELPER_IMAGE"
@@ -19,16 +21,7 @@ _TIMEOUT_S = 60.0
 
 
 def docker(*args: str, timeout: float = _TIMEOUT_S, check: bool = True) -> subprocess.CompletedProcess[str]:
-    try:
-        completed = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise ChaosError(f"the docker CLI is not installed: {_INSTALL_HINT}") from None
-    except subprocess.TimeoutExpired:
-        raise ChaosError(f"`docker {' '.join(args[:3])} ...` did not finish within {timeout:g} s") from None
-    if check and completed.returncode != 0:
-        raise ChaosError(f"`docker {' '.join(args)}` failed (exit {completed.returncode}): "
-                         f"{(completed.stderr or completed.stdout).strip()}")
-    return completed
+    return _shared.docker(*args, timeout=timeout, check=check, error=ChaosError)
 
 
 def inspect(container_id: str) -> dict[str, Any] | None:

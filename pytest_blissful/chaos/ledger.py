@@ -17,7 +17,7 @@ from typing import Any
 
 from pytest_blissful.chaos import _docker
 from pytest_blissful.chaos.errors import ChaosError
-from pytest_blissful.stack.ledger import Ledger, _alive
+from pytest_blissful.stack.ledger import Ledger, _alive, on_this_host
 
 KIND = "fault"
 RUN_ID_KEY = "blissful_run_id"
@@ -103,12 +103,14 @@ def remove_orphan_faults(progress: Progress | None = None) -> list[str]:
 def remove_all_faults(owner_pid: int | None = None, run_id: str | None = None,
                       progress: Progress | None = None) -> list[str]:
     """Remove the faults of ``owner_pid`` (default: this process), optionally only those of one runner run,
-    plus any orphans. The end-of-session and end-of-experiment safety net."""
+    plus any orphans of this host. The end-of-session and end-of-experiment safety net. Entries recorded by
+    another host (a state directory shared between machines) are left alone: their pids mean nothing here."""
     pid = os.getpid() if owner_pid is None else owner_pid
     chosen = {
         key: entry for key, entry in FaultLedger().faults().items()
-        if (int(entry["owner_pid"]) == pid and (run_id is None or entry.get("run_id") == run_id))
-        or not _alive(int(entry["owner_pid"]))
+        if on_this_host(entry)
+        and ((int(entry["owner_pid"]) == pid and (run_id is None or entry.get("run_id") == run_id))
+             or not _alive(int(entry["owner_pid"])))
     }
     return remove_faults(chosen, progress)
 

@@ -14,8 +14,13 @@ from pytest_blissful.config.discovery import ConfigError, find_config
 from pytest_blissful.config.schema import BlissfulConfig
 
 
-def load_config(rootdir: Path, explicit: Path | None = None) -> BlissfulConfig:
+def load_config(rootdir: Path | Sequence[Path], explicit: Path | None = None) -> BlissfulConfig:
     path, kind = find_config(rootdir, explicit)
+    return load_config_at(path, kind)
+
+
+def load_config_at(path: Path | None, kind: str) -> BlissfulConfig:
+    """Load the configuration found by :func:`find_config` (``None``: the built-in defaults, the demo stack)."""
     if path is None:
         return BlissfulConfig()
     if kind == "pyproject":

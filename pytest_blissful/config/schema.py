@@ -77,11 +77,16 @@ class StackConfig(_Section):
     url: AnyHttpUrl | None = Field(default=None, description="an already-running target; no stack is started")
     kubernetes: KubernetesConfig | None = Field(
         default=None, description="deploy manifests to a Kubernetes cluster instead of a compose stack")
-    entry_service: str = Field(default="lb", description="compose service (or Kubernetes Service) that receives "
-                                                          "the traffic")
-    entry_port: int = Field(default=80, ge=1, le=65535, description="container port of the entry service "
-                                                                     "(Kubernetes: the Service's port)")
-    health_path: str = "/health"
+    entry_service: str | None = Field(
+        default=None, description="compose service (or Kubernetes Service) that receives the traffic (default: the "
+                                  "only service that publishes a port; demo: lb)")
+    entry_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="container port of the entry service (Kubernetes: the Service's port; default: the only port "
+                    "it publishes; demo: 80)")
+    health_path: str = Field(default="/health", description="answers 2xx once the stack is up (startup wait)")
+    readiness_path: str | None = Field(
+        default=None, description="answers 2xx only while dependencies are up (default probe and detection signal)")
     startup_timeout: Seconds = Field(default=120.0, gt=0)
     env: dict[str, str] = Field(default_factory=dict, description="variables for compose interpolation")
     allowed_hosts: list[str] = Field(default_factory=list, description="non-loopback hosts load may target")
@@ -99,10 +104,10 @@ class StackConfig(_Section):
             raise ValueError("set either stack.compose or stack.kubernetes, not both")
         return value
 
-    @field_validator("health_path")
+    @field_validator("health_path", "readiness_path")
     @classmethod
-    def _absolute_path(cls, value: str) -> str:
-        if not value.startswith("/"):
+    def _absolute_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
             raise ValueError(f"must start with '/', e.g. '/health' (got {value!r})")
         return value
 
@@ -154,10 +159,12 @@ class ChaosConfig(_Section):
         default_factory=dict, description="custom scenarios: name -> Chaos Toolkit experiment file"
     )
     probe_paths: list[str] = Field(
-        default_factory=lambda: ["/ready", "/hello"], description="paths probed at 10 Hz during each scenario"
+        default_factory=list, description="paths probed at 10 Hz during each scenario (default: "
+                                          "stack.readiness_path and stack.health_path; demo: /ready, /hello)"
     )
     readiness_paths: list[str] = Field(
-        default_factory=lambda: ["/ready"], description="probe paths that signal detection, not user errors"
+        default_factory=list, description="probe paths that signal detection, not user errors "
+                                          "(default: stack.readiness_path)"
     )
     min_score: float | None = Field(
         default=None, ge=0, le=100, description="fail the run when the resilience score ends below this"
@@ -368,6 +375,7 @@ DEMO_CHAOS_TARGETS = {
     "dependency_proxy": "upstream",
     "memory_stress_size": "460M",  # 90% of the demo app's 512 MiB memory limit
 }
+DEMO_PROBE_PATHS = ("/ready", "/hello")
 DEMO_CHAOS_MIX = {
     "GET /hello": 4, "GET /hello/{name}": 2, "GET /greetings": 2, "GET /dependency": 2, "GET /health": 1,
 }
@@ -411,15 +419,41 @@ class BlissfulConfig(_Section):
         return not self.stack.compose and self.stack.url is None and self.stack.kubernetes is None
 
     def model_post_init(self, context: object) -> None:
-        """The embedded demo stack comes with its own knowledge: services, log lines, chaos targets, mix."""
-        if not self.uses_demo_stack:
-            return
+        """Defaults that come from the stack: the embedded demo brings its own knowledge (services, log lines,
+        chaos targets, mix, probes); any other stack's probes come from its ``stack:`` paths."""
+        if self.uses_demo_stack:
+            self._demo_defaults()
+        chaos_updates: dict[str, object] = {}
+        readiness = [self.stack.readiness_path] if self.stack.readiness_path else []
+        if "readiness_paths" not in self.chaos.model_fields_set and not self.chaos.readiness_paths:
+            chaos_updates["readiness_paths"] = readiness
+        if "probe_paths" not in self.chaos.model_fields_set and not self.chaos.probe_paths:
+            chaos_updates["probe_paths"] = list(dict.fromkeys([*readiness, self.stack.health_path]))
+        if chaos_updates:
+            object.__setattr__(self, "chaos", self.chaos.model_copy(update=chaos_updates))
+
+    def _demo_defaults(self) -> None:
+        stack_updates: dict[str, object] = {}
         if not self.stack.log_expectations and not self.stack.dependencies:
-            demo = self.stack.model_copy(update={
-                "log_expectations": {"app1": ["demo service started"], "app2": ["demo service started"]},
-                "dependencies": ["postgres", "redis", "kafka"],
-            })
-            object.__setattr__(self, "stack", demo)
+            stack_updates["log_expectations"] = {"app1": ["demo service started"], "app2": ["demo service started"]}
+            stack_updates["dependencies"] = ["postgres", "redis", "kafka"]
+        for key, value in (("entry_service", "lb"), ("entry_port", 80), ("readiness_path", "/ready")):
+            if getattr(self.stack, key) is None:
+                stack_updates[key] = value
+        if stack_updates:
+            object.__setattr__(self, "stack", self.stack.model_copy(update=stack_updates))
+        chaos_updates: dict[str, object] = {}
+        if not self.chaos.targets:
+            chaos_updates = {
+                "targets": dict(DEMO_CHAOS_TARGETS),
+                "mix": self.chaos.mix or dict(DEMO_CHAOS_MIX),
+                "dependencies": self.chaos.dependencies or {k: list(v) for k, v in DEMO_CHAOS_DEPENDENCIES.items()},
+                "degraded_header": self.chaos.degraded_header or "X-Degraded",
+            }
+        if "probe_paths" not in self.chaos.model_fields_set and not self.chaos.probe_paths:
+            chaos_updates["probe_paths"] = list(DEMO_PROBE_PATHS)
+        if chaos_updates:
+            object.__setattr__(self, "chaos", self.chaos.model_copy(update=chaos_updates))
         if "canary" not in self.model_fields_set:
             # the demo's quick rehearsal: the spec's steps and thresholds, pauses and interval shortened
             quick = self.canary.model_copy(update={
@@ -427,15 +461,22 @@ class BlissfulConfig(_Section):
                 "analysis": self.canary.analysis.model_copy(update={"interval": 2.0, "initial_delay": 2.0}),
             })
             object.__setattr__(self, "canary", quick)
-        if not self.chaos.targets:
-            chaos = self.chaos.model_copy(update={
-                "targets": dict(DEMO_CHAOS_TARGETS),
-                "mix": self.chaos.mix or dict(DEMO_CHAOS_MIX),
-                "dependencies": self.chaos.dependencies or {k: list(v) for k, v in DEMO_CHAOS_DEPENDENCIES.items()},
-                "degraded_header": self.chaos.degraded_header or "X-Degraded",
-            })
-            object.__setattr__(self, "chaos", chaos)
         self._demo_comparison()
+
+    def traffic_mix(self, chaos: bool = False) -> dict[str, int] | None:
+        """The built-in load user's mix: ``chaos.mix`` (chaos runs), else ``load.mix``; None means the demo's
+        default mix, which only the demo stack gets. Raises ``ValueError`` naming the key to set otherwise."""
+        mix = (self.chaos.mix if chaos else {}) or self.load.mix
+        if mix or self.load.locustfile is not None:
+            return dict(mix) or None
+        if self.uses_demo_stack:
+            return None
+        where = f" in {self.source}" if self.source else ""
+        keys = "chaos.mix or load.mix" if chaos else "load.mix"
+        raise ValueError(
+            f"no traffic mix for this stack: set {keys}{where} to the requests your users make, e.g.\n"
+            f"  load:\n    mix:\n      'GET /api/items': 8\n      'POST /api/orders': 2\n"
+            f"(or load.locustfile to your own Locust user; the demo's /hello mix applies to the demo stack only)")
 
     def _demo_comparison(self) -> None:
         """Demo defaults for every comparison key the file leaves out (thresholds key by key)."""

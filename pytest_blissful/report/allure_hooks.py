@@ -8,8 +8,12 @@ shipped suites (``pytest --pyargs pytest_blissful.suites``, or their path). Any 
 the plugin installed is left alone, ``--collect-only`` never records (nothing is created), and neither does an
 in-process inner session while an outer one records (pytester).
 
-**Cleaning.** The default directory holds the latest session only: the controller empties it before any
-xdist worker starts (Allure's trend across runs comes from the report's history file, not from old results).
+**Labels** go only on the plugin's own results: tests that use one of its fixtures or come from the shipped
+suites, and stage-marked tests of a blissful session.
+
+**Cleaning.** The default directory holds the latest session only: the controller removes the Allure result
+files in it (never the directory, never other files) before any xdist worker starts (Allure's trend across
+runs comes from the report's history file, not from old results).
 An explicit ``--alluredir`` is kept as it is — so CI stages can accumulate into one directory — unless
 ``--clean-alluredir`` is given, which the controller then carries out once; workers never clean (allure-pytest's
 own per-process cleaning races under xdist).
@@ -19,7 +23,6 @@ Only the standard library and pytest are imported here: this module loads in eve
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -40,7 +43,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if not option.allure_report_dir:
         if _another_session_records() or not is_blissful_session(config):
             return
-        from pytest_blissful.plugin import report_dir
+        from pytest_blissful._session import report_dir
 
         option.allure_report_dir = str(report_dir(config) / ALLURE_RESULTS)
         clean = True
@@ -48,9 +51,27 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         directory = Path(option.allure_report_dir)
         if not directory.is_absolute():
             directory = config.invocation_params.dir / directory
-        if directory.is_dir():
-            shutil.rmtree(directory, ignore_errors=True)
+        remove_allure_results(directory)
     option.clean_alluredir = False  # done once, here; allure-pytest must not clean again in each worker
+
+
+# what allure-pytest and the session files write into a results directory; nothing else is ever removed
+_ALLURE_FILES = ("*-result.json", "*-container.json", "*-attachment*", "environment.properties", "executor.json",
+                 "categories.json")
+
+
+def remove_allure_results(directory: Path) -> int:
+    """Remove the Allure result files of earlier sessions from ``directory``, and only those: the directory and
+    any other file in it (a user's own) stay. Returns how many files were removed."""
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for pattern in _ALLURE_FILES:
+        for file in directory.glob(pattern):
+            if file.is_file():
+                file.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _another_session_records() -> bool:
@@ -62,12 +83,11 @@ def _another_session_records() -> bool:
 
 
 def is_blissful_session(config: pytest.Config) -> bool:
-    from pytest_blissful.config.discovery import ConfigError, find_config
+    from pytest_blissful._session import config_location
 
-    explicit = config.getoption("blissful_config") or config.getini("blissful_config")
     try:
-        path, _ = find_config(config.rootpath, Path(explicit) if explicit else None)
-    except ConfigError:
+        path, _ = config_location(config)
+    except pytest.UsageError:
         return False  # pytest_configure reports it as a usage error
     if path is not None:
         return True
@@ -92,6 +112,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    from pytest_blissful._session import uses_plugin
+
+    if not (uses_plugin(item) or (_has_stage(item) and is_blissful_session(item.config))):
+        return  # another plugin's or the user's own test: no labels of ours on its result
     from pytest_blissful.report.allure import apply_labels  # not at import: this module loads in every session
 
     apply_labels(item)
+
+
+def _has_stage(item: pytest.Item) -> bool:
+    from pytest_blissful.stages import STAGES
+
+    return any(item.get_closest_marker(name) is not None for name in STAGES)

@@ -15,8 +15,8 @@ from pytest_blissful.report.step_summary import markdown
 
 
 def finish_session(config: pytest.Config, rows: list[dict[str, Any]]) -> tuple[Scorecard, Path]:
+    from pytest_blissful._session import RUN_ID_KEY, blissful_config, report_dir
     from pytest_blissful.flows.fmea import configured_weights
-    from pytest_blissful.plugin import RUN_ID_KEY, blissful_config, report_dir
 
     directory = report_dir(config)
     history = previous_scores(directory)

@@ -70,7 +70,11 @@ def up(config: BlissfulConfig, run_id: str, owner_pid: int, ledger: Ledger, stat
         tool = kubectl()
         services: dict[str, tuple[ServiceHandle, ...]] = {}
         forwarders: list[int] = []
-        for service in dict.fromkeys([stack_config.entry_service, *k8s.forward]):
+        entry_service, entry_port = stack_config.entry_service, stack_config.entry_port
+        if entry_service is None or entry_port is None:
+            raise StackError("stack.kubernetes needs stack.entry_service (the Service that receives the traffic) "
+                             "and stack.entry_port (its port) in blissful.yaml")
+        for service in dict.fromkeys([entry_service, *k8s.forward]):
             ports = _service_ports(cluster, namespace, service)
             local = {port: free_port() for port in ports}
             pid = start_forward(tool, cluster.kubeconfig, cluster.context, namespace, service, local, owner_pid,
@@ -80,12 +84,12 @@ def up(config: BlissfulConfig, run_id: str, owner_pid: int, ledger: Ledger, stat
             ledger.record(key, LEDGER_KIND, owner_pid, **details)
             services[service] = (ServiceHandle(service=service, container_id=f"svc/{service}",
                                                container_name=f"{namespace}/{service}", published=local),)
-        entry = services[stack_config.entry_service][0]
-        if stack_config.entry_port not in entry.published:
-            raise StackError(f"entry Service {stack_config.entry_service!r} has no port {stack_config.entry_port} "
+        entry = services[entry_service][0]
+        if entry_port not in entry.published:
+            raise StackError(f"entry Service {entry_service!r} has no port {entry_port} "
                              f"(ports: {sorted(entry.published)}; set stack.entry_port)")
         stack = Stack(name=f"{cluster.server}/{namespace}", kind="kubernetes",
-                      base_url=entry.url(stack_config.entry_port), project=key, services=services,
+                      base_url=entry.url(entry_port), project=key, services=services,
                       kubernetes={**details, "server": cluster.server, "local": cluster.local,
                                   "ready_s": round(ready_s, 3)})
         wait_healthy(stack.base_url + stack_config.health_path,

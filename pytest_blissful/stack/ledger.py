@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,13 @@ LEDGER_KIND = "compose-project"
 def state_file(state_dir: Path, run_id: str) -> Path:
     """Where a run's shared stack is described while it is up (read by xdist workers and the controller)."""
     return state_dir / f"stack-{run_id}.json"
+
+
+def traffic_lock_file(state_dir: Path, base_url: str) -> Path:
+    """One lock file per stack (by its entry URL): traffic and faults against one stack take turns."""
+    import hashlib
+
+    return state_dir / f"traffic-{hashlib.sha256(base_url.encode()).hexdigest()[:16]}.lock"
 
 
 def ledger_dir() -> Path:
@@ -80,6 +87,24 @@ class Ledger:
                 and entry.get("host") == socket.gethostname()
                 and not _alive(int(entry["owner_pid"]))
             }
+
+
+    def foreign(self) -> dict[str, list[str]]:
+        """Entries recorded by other hosts sharing this state directory, by host: never touched from here (their
+        processes cannot be checked, and their resources are not on this machine)."""
+        if not self.path.exists():
+            return {}
+        here = socket.gethostname()
+        hosts: dict[str, list[str]] = {}
+        with self._entries() as entries:
+            for key, entry in entries.items():
+                if entry.get("host", here) != here:
+                    hosts.setdefault(str(entry["host"]), []).append(key)
+        return hosts
+
+
+def on_this_host(entry: Mapping[str, Any]) -> bool:
+    return bool(entry.get("host", socket.gethostname()) == socket.gethostname())
 
 
 def _alive(pid: int) -> bool:

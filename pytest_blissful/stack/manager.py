@@ -18,7 +18,7 @@ from filelock import FileLock
 from pytest_blissful.config import BlissfulConfig
 from pytest_blissful.stack.compose import StackError, compose_down, compose_up, demo_compose_file
 from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
-from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger, state_file
+from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger, state_file, traffic_lock_file
 from pytest_blissful.stack.model import Stack
 
 Progress = Callable[[str], None]
@@ -30,6 +30,7 @@ class StackManager:
         self.config = config
         self.run_id = run_id
         self.owner_pid = owner_pid
+        self.state_dir = state_dir
         self.state_file = state_file(state_dir, run_id)
         self._lock = FileLock(str(self.state_file) + ".lock")
         self.ledger = ledger or Ledger()
@@ -95,6 +96,7 @@ class StackManager:
                 return None
             stack = Stack.from_dict(json.loads(self.state_file.read_text()))
             self.state_file.unlink()
+        self._tidy(stack)
         if stack.project is None:
             return None
         if stack.kind == "kubernetes":
@@ -119,6 +121,15 @@ class StackManager:
         kubernetes.down(stack.kubernetes, timeout_s=timeout)
         self.ledger.forget(stack.project)
         return None
+
+    def _tidy(self, stack: Stack) -> None:
+        """Remove this run's lock files (every process of the run is done): none pile up in the state dir. An
+        external target's traffic lock stays: other runs against the same URL may be using it."""
+        files = [Path(self._lock.lock_file)]
+        if stack.kind == "compose":
+            files.append(traffic_lock_file(self.state_dir, stack.base_url))
+        for file in files:
+            file.unlink(missing_ok=True)
 
     def _down_quietly(self) -> None:
         try:

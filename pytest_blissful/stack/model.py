@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -79,10 +78,12 @@ class Stack:
         if self.kind != "compose" or self.project is None:
             raise RuntimeError(f"stack {self.name!r} is an external target: its logs are not reachable from here")
         self.service(service)
-        command = ["docker", "compose", "--project-name", self.project, "logs", "--no-color", "--no-log-prefix"]
+        from pytest_blissful._docker import compose_args, docker
+
+        command = [*compose_args(self.project), "logs", "--no-color", "--no-log-prefix"]
         if tail is not None:
             command += ["--tail", str(tail)]
-        completed = subprocess.run([*command, service], capture_output=True, text=True, timeout=60, check=False)
+        completed = docker(*command, service, check=False, error=RuntimeError)
         if completed.returncode != 0:
             raise RuntimeError(f"docker compose logs {service} failed: {completed.stderr.strip()}")
         return completed.stdout + completed.stderr

@@ -57,6 +57,22 @@ def test_stack_is_up_healthy_with_handles_and_logs(tiny: pytest.Pytester) -> Non
     assert_nothing_left(_project(tiny))
 
 
+def test_entry_point_defaults_to_the_only_published_port(pytester: pytest.Pytester) -> None:
+    """A stack that is not the demo: no entry_service/entry_port, no demo defaults (port 80, /ready, /hello)."""
+    pytester.makefile(".yaml", blissful=f"stack:\n  compose: [{TINY_COMPOSE}]\n  startup_timeout: 90s\n")
+    pytester.makepyfile(
+        """
+        import pathlib
+        def test_entry(stack, base_url, blissful_config):
+            pathlib.Path("project.txt").write_text(stack.project)
+            assert base_url == stack.service("web")[0].url(8000)
+            assert blissful_config.chaos.probe_paths == ["/health"]
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert_nothing_left(_project(pytester))
+
+
 def test_failing_run_leaves_nothing(tiny: pytest.Pytester) -> None:
     tiny.makepyfile(RECORD_PROJECT + "\ndef test_fails(stack):\n    assert False\n")
     tiny.runpytest_subprocess().assert_outcomes(passed=1, failed=1)

@@ -49,7 +49,7 @@ def test_top_level_must_be_a_mapping(pytester: pytest.Pytester) -> None:
 
 def test_explicit_config_path_must_exist(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "--blissful-config", "nope.yaml")
-    _assert_usage_error(result, "*--blissful-config: no such file: nope.yaml*")
+    _assert_usage_error(result, "*--blissful-config: no such file: *nope.yaml*")
 
 
 def test_pyproject_section_is_validated(pytester: pytest.Pytester) -> None:
