@@ -5,6 +5,9 @@ A directive is an HTML comment on the line before the fence: ``<!-- docs-test: K
 - ``file PATH``: the block is the file PATH of the repository (shown in full, so the docs cannot drift from it);
 - ``config``: a ``blissful.yaml`` (validated by the configuration loader);
 - ``pytest``: a test module, run against the guide's example service (tests/docs/test_your_service.py);
+- ``example``: a test module that needs a stack of its own (canary, comparison, cluster): compiled, and every
+  fixture it asks for must be one the plugin provides;
+- ``fragment``: a member of a larger JSON object (parsed inside braces);
 - ``shell``: commands; every ``pytest`` option and marker must exist, every repository path must exist;
 - ``output``: what a command prints (not code; not run).
 

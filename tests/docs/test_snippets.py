@@ -17,7 +17,7 @@ from tests.docs.snippets import REPO, Snippet, of_kind, snippets
 from tests.docs.tools import actionlint, commands, groovy_parse, known_options
 
 ids = lambda s: s.id  # noqa: E731
-KINDS = {"file", "config", "pytest", "shell", "output", "workflow", "groovy", "experiment"}
+KINDS = {"file", "config", "pytest", "example", "shell", "output", "workflow", "groovy", "experiment", "fragment"}
 
 
 def test_every_snippet_has_a_kind_that_is_checked() -> None:
@@ -123,7 +123,33 @@ def test_experiment_snippets_are_valid_for_chaos_toolkit(snippet: Snippet) -> No
     ensure_experiment_is_valid(json.loads(snippet.text))
 
 
-@pytest.mark.parametrize("snippet", of_kind("pytest"), ids=ids)
+@pytest.mark.parametrize("snippet", of_kind("pytest") + of_kind("example"), ids=ids)
 def test_python_snippets_compile(snippet: Snippet) -> None:
-    """They also run: tests/docs/test_your_service.py runs every one against the example service."""
-    compile(snippet.text, snippet.id, "exec")
+    """``pytest`` snippets also run: tests/docs/test_your_service.py runs every one against the example service.
+    ``example`` snippets need a stack of their own (a canary, two versions, a cluster): their tests run in
+    tests/integration and tests/kubernetes; here they compile and ask only for fixtures the plugin provides."""
+    import ast
+
+    tree = ast.parse(compile(snippet.text, snippet.id, "exec", ast.PyCF_ONLY_AST))
+    asked = {a.arg for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name.startswith("test")
+             for a in f.args.args}
+    missing = asked - _plugin_fixtures()
+    assert not missing, f"{snippet.id}: no such fixture: {sorted(missing)}"
+
+
+def _plugin_fixtures() -> set[str]:
+    import pytest_blissful.fixtures
+    import pytest_blissful.fixtures_canary
+    import pytest_blissful.fixtures_compare
+
+    modules = (pytest_blissful.fixtures, pytest_blissful.fixtures_canary, pytest_blissful.fixtures_compare)
+    found = {name for module in modules for name, value in vars(module).items()
+             if type(value).__name__ == "FixtureFunctionDefinition" or hasattr(value, "_pytestfixturefunction")}
+    assert {"stack", "http", "fmea", "canary", "compare_versions"} <= found, found
+    return found | {"request", "tmp_path", "pytestconfig", "monkeypatch"}
+
+
+@pytest.mark.parametrize("snippet", of_kind("fragment"), ids=ids)
+def test_json_fragments_are_json_members(snippet: Snippet) -> None:
+    """A fragment shows a member of a larger JSON object (e.g. one key of an experiment's extension)."""
+    assert isinstance(json.loads("{" + snippet.text + "}"), dict)
