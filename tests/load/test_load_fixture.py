@@ -10,7 +10,7 @@ pytestmark = pytest.mark.usefixtures("isolated_state")
 
 
 def test_passing_run_prints_the_load_table(pytester: pytest.Pytester, target: Target) -> None:
-    pytester.makefile(".yaml", blissful="load:\n  users: 2\n  duration: 2s\nslos: ['p95 < 1s', 'error_rate < 1%']\n")
+    pytester.makefile(".yaml", blissful="load:\n  users: 2\n  duration: 2s\n  mix: {'GET /hello': 1}\nslos: ['p95 < 1s', 'error_rate < 1%']\n")
     pytester.makepyfile(
         """
         def test_perf(load_test):
@@ -27,6 +27,7 @@ def test_passing_run_prints_the_load_table(pytester: pytest.Pytester, target: Ta
 
 def test_tight_threshold_fails_with_each_threshold_and_its_observed_value(pytester: pytest.Pytester,
                                                                           target: Target) -> None:
+    pytester.makefile(".yaml", blissful="load:\n  mix: {'GET /hello': 1}\n")
     pytester.makepyfile(
         """
         def test_perf(load_test):
