@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_blissful import _docker as _shared
+import pytest_blissful._docker as _shared
 from pytest_blissful.chaos.errors import ChaosError
 
 HELPER_IMAGE_ENV = "BLISSFUL_HELPER_IMAGE"

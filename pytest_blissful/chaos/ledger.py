@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pytest_blissful.chaos import _docker
+import pytest_blissful.chaos._docker as _docker
 from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.stack.ledger import Ledger, _alive, on_this_host
 

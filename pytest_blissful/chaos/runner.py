@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_blissful.chaos import safety
+import pytest_blissful.chaos.safety as safety
 from pytest_blissful.chaos.actions import hold as hold_action
 from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.chaos.ledger import RUN_ID_KEY, remove_all_faults

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_blissful.chaos import _docker, safety
+import pytest_blissful.chaos._docker as _docker
+import pytest_blissful.chaos.safety as safety
 from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.stack.model import Stack
 

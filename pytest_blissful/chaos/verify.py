@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pytest_blissful.chaos import _docker
+import pytest_blissful.chaos._docker as _docker
 from pytest_blissful.chaos.errors import ChaosError
 
 When = Literal["injected", "before-removal"]

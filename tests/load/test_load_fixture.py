@@ -10,7 +10,8 @@ pytestmark = pytest.mark.usefixtures("isolated_state")
 
 
 def test_passing_run_prints_the_load_table(pytester: pytest.Pytester, target: Target) -> None:
-    pytester.makefile(".yaml", blissful="load:\n  users: 2\n  duration: 2s\n  mix: {'GET /hello': 1}\nslos: ['p95 < 1s', 'error_rate < 1%']\n")
+    pytester.makefile(".yaml", blissful="load:\n  users: 2\n  duration: 2s\n  mix: {'GET /hello': 1}\n"
+                                        "slos: ['p95 < 1s', 'error_rate < 1%']\n")
     pytester.makepyfile(
         """
         def test_perf(load_test):

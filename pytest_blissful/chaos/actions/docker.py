@@ -24,7 +24,7 @@ import ipaddress
 import time
 from typing import Any
 
-from pytest_blissful.chaos import _docker
+import pytest_blissful.chaos._docker as _docker
 from pytest_blissful.chaos.errors import ChaosError, NetemUnsupported
 from pytest_blissful.chaos.ledger import (
     DEVICES,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pytest_blissful.chaos import safety
+import pytest_blissful.chaos.safety as safety
 from pytest_blissful.chaos.errors import ChaosError, ChaosRefused
 from pytest_blissful.chaos.targets import stack_from
 from pytest_blissful.stack.model import Stack

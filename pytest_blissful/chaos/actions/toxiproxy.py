@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pytest_blissful.chaos import safety
+import pytest_blissful.chaos.safety as safety
 from pytest_blissful.chaos.errors import ChaosError, ToxiproxyUnreachable
 from pytest_blissful.chaos.ledger import find_faults, forget_fault, record_fault
 
