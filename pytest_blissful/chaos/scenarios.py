@@ -54,6 +54,10 @@ class ScenarioSlos(BaseModel):
     max_error_rate_percent: float | None = Field(default=None, ge=0, le=100)
     max_p99_latency_ms: float | None = Field(default=None, gt=0)
     max_recovery_time_s: float | None = Field(default=None, gt=0)
+    max_requests_lost_percent: float | None = Field(
+        default=None, ge=0, le=100,
+        description="share of the expected requests the fault may cost (default: max_error_rate_percent); a "
+                    "fault that slows part of the service (packet loss) costs throughput without failing requests")
 
 
 class ScenarioMeta(BaseModel):
@@ -144,6 +148,8 @@ def load_scenario(name: str, config: BlissfulConfig) -> Scenario:
         max_error_rate_percent=float(slos["max_error_rate_percent"]),
         max_p99_latency_ms=float(slos["max_p99_latency_ms"]),
         max_recovery_time_s=float(slos["max_recovery_time_s"]),
+        max_requests_lost_percent=(float(slos["max_requests_lost_percent"])
+                                   if slos.get("max_requests_lost_percent") is not None else None),
         critical_error_rate_percent=meta.critical_error_rate_percent,
         mitigation=meta.mitigation,
         weight=meta.weight,

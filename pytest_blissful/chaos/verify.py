@@ -21,6 +21,11 @@ action                                    in effect when
 ``add_memory_stress``                     the stress processes run and hold at least half the memory asked for
 Toxiproxy ``create_*_toxic``              the toxic is on the proxy
 Toxiproxy ``disable_proxy``               the proxy is disabled
+Kubernetes ``kill_pod``                   every pod it deleted is gone or terminating (an event: not re-checked)
+``start_overload``                        the overload generator runs and is sending; before removal, it
+                                          was sending at least 80% of the capacity measured in the baseline,
+                                          or the service could not keep up: it sheds (429/503 for at least 10%
+                                          of the overload), its answers take over 1 s, or half of them fail
 ========================================  =====================================================================
 
 A fault whose check fails makes the run inconclusive, with the check's evidence as the reason. An action without a
@@ -43,6 +48,8 @@ When = Literal["injected", "before-removal"]
 DOCKER = "pytest_blissful.chaos.actions.docker"
 TOXIPROXY = "pytest_blissful.chaos.actions.toxiproxy"
 HOLD = "pytest_blissful.chaos.actions.hold"
+KUBERNETES = "pytest_blissful.chaos.actions.kubernetes"
+OVERLOAD = "pytest_blissful.chaos.actions.overload"
 MIN_SHARE = 0.5  # a memory stress must hold at least this share of the memory it asked for
 MIN_CPU_SHARE = 0.25  # a CPU stress must get at least this share of the CPU it asked for (it competes with the load)
 
@@ -409,6 +416,56 @@ def _check_proxy_disabled(arguments: Mapping[str, Any], output: Any, configurati
     return _Outcome(not enabled, f"proxy {proxy!r} is {'still enabled' if enabled else 'disabled'}")
 
 
+# --- Kubernetes ---------------------------------------------------------------------------------------------------
+
+def _check_pods_deleted(arguments: Mapping[str, Any], output: Any, configuration: Mapping[str, Any] | None,
+                        when: When, state: Any) -> _Outcome:
+    if when == "before-removal":
+        return _Outcome(True, "a pod kill is an event: its controller replaces the pod while the fault is held")
+    pods = [str(p) for p in (output or {}).get("pods", [])] if isinstance(output, Mapping) else []
+    if not pods:
+        return _Outcome(False, "the action reported no deleted pod")
+    from pytest_blissful.chaos.actions.kubernetes import pod_states
+
+    states = pod_states(pods, dict(configuration) if configuration is not None else None)
+    ok = all(s in {"gone", "terminating", "Succeeded", "Failed"} for s in states.values())
+    return _Outcome(ok, ", ".join(f"pod {name} is {s}" for name, s in states.items()))
+
+
+# --- overload -----------------------------------------------------------------------------------------------------
+
+OVERLOAD_SHARE = 0.8  # the overload must arrive at least at this share of the baseline's capacity ...
+OVERLOAD_SHED = 0.1  # ... unless the service cannot keep up: it turns away this share (429/503) ...
+OVERLOAD_SLOW_MS = 1000.0  # ... its answers take this long ...
+OVERLOAD_FAILING = 0.5  # ... or this share of them fail
+
+
+def _check_overload(arguments: Mapping[str, Any], output: Any, configuration: Mapping[str, Any] | None,
+                    when: When, state: Any) -> _Outcome:
+    from pytest_blissful.chaos.actions.overload import progress
+
+    capacity = float((configuration or {}).get("overload_capacity", 0.0))
+    deadline = time.monotonic() + 3.0  # the generator's first batch arrives about a second after its start
+    while True:
+        seen = progress()
+        if seen is None or not seen.running or seen.requests > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if seen is None or not seen.running:
+        return _Outcome(False, "the overload generator is not running")
+    facts = (f"the overload generator runs: {seen.requests} requests answered in {seen.elapsed_s:.1f} s "
+             f"({seen.rps:.0f}/s of {seen.offered_rps:.0f}/s offered; baseline capacity {capacity:.0f}/s), "
+             f"p50 {seen.p50_ms:.0f} ms, {seen.shed_rate:.0%} shed (429/503), {seen.error_rate:.0%} failed")
+    if seen.requests == 0:
+        return _Outcome(False, facts + ": nothing answered yet")
+    if when == "injected":
+        return _Outcome(True, facts)  # still ramping up: judged on what it sent by the removal
+    above = seen.rps >= OVERLOAD_SHARE * capacity
+    saturated = (seen.shed_rate >= OVERLOAD_SHED or seen.p50_ms >= OVERLOAD_SLOW_MS
+                 or seen.error_rate >= OVERLOAD_FAILING)
+    return _Outcome(above or saturated, facts + ("" if above or saturated else ": below the service's capacity"))
+
+
 CHECKERS: dict[tuple[str, str], Checker] = {
     (DOCKER, "pause_container"): _check_paused,
     (DOCKER, "kill_container"): _check_down,
@@ -421,6 +478,8 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     (DOCKER, "add_memory_stress"): _check_memory_stress,
     **{(TOXIPROXY, func): _check_toxic(func) for func in (*_TOXIC_DEFAULTS, "create_toxic")},
     (TOXIPROXY, "disable_proxy"): _check_proxy_disabled,
+    (KUBERNETES, "kill_pod"): _check_pods_deleted,
+    (OVERLOAD, "start_overload"): _check_overload,
 }
 
 __all__ = ["CHECKERS", "Check", "FaultChecks"]

@@ -97,7 +97,7 @@ class Fmea:
 
         load = start_load(
             self.stack.base_url, users=users if users is not None else max(chaos.load_during_chaos, 1),
-            duration_s=load_budget, mix=chaos.mix or self.config.load.mix or None,
+            duration_s=load_budget, mix=self.config.traffic_mix(chaos=True),
             allowed_hosts=tuple(self.config.stack.allowed_hosts), request_timeout_s=self.config.load.request_timeout,
             progress=progress_seen.append,
         )
@@ -125,7 +125,8 @@ class Fmea:
                 if needs.fault == "overload":
                     capacity = _capacity_rps(progress_seen, baseline_start)
                     configuration["overload_rate"] = round(max(capacity, 1.0) * needs.overload_factor, 1)
-                    configuration["overload_mix"] = dict(chaos.mix or self.config.load.mix) or None
+                    configuration["overload_capacity"] = round(capacity, 1)
+                    configuration["overload_mix"] = self.config.traffic_mix(chaos=True)
                 if instance:
                     instance.start()
                 if chaos.abort_on_critical_failure:

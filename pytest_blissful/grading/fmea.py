@@ -87,6 +87,7 @@ class FmeaExpectation:
     max_error_rate_percent: float = 5.0
     max_p99_latency_ms: float = 2000.0
     max_recovery_time_s: float = 60.0
+    max_requests_lost_percent: float | None = None  # None: max_error_rate_percent
     critical_error_rate_percent: float = 50.0  # abort bound for abort_on_critical_failure
     mitigation: str = ""  # what to add when this scenario fails
     weight: float = 1.0
@@ -440,10 +441,12 @@ def _judge(expectation: FmeaExpectation, impact: Impact, recovery_s: float | Non
     if impact.error_rate_fault_percent > expectation.max_error_rate_percent:
         problems.append(f"error rate under fault {impact.error_rate_fault_percent:.2f}% > "
                         f"{expectation.max_error_rate_percent:g}%")
-    if impact.lost_percent > max(expectation.max_error_rate_percent, impact.error_rate_fault_percent):
+    max_lost = expectation.max_requests_lost_percent
+    if max_lost is None:
+        max_lost = expectation.max_error_rate_percent
+    if impact.lost_percent > max(max_lost, impact.error_rate_fault_percent):
         problems.append(f"requests lost under fault {impact.lost_percent:.1f}% of those expected > "
-                        f"{expectation.max_error_rate_percent:g}% ({impact.requests_lost} of "
-                        f"{impact.requests_expected})")
+                        f"{max_lost:g}% ({impact.requests_lost} of {impact.requests_expected})")
     if impact.probe_error_rate_percent > expectation.max_error_rate_percent:
         problems.append(f"user probes failing under fault {impact.probe_error_rate_percent:.1f}% > "
                         f"{expectation.max_error_rate_percent:g}%")

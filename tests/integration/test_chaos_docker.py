@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pytest_blissful.chaos import ChaosRefused, NetemUnsupported
+from pytest_blissful.chaos import ChaosError, ChaosRefused, NetemUnsupported
 from pytest_blissful.chaos.actions import docker as d
 from pytest_blissful.chaos.ledger import FaultLedger
 from pytest_blissful.stack.model import ServiceHandle, Stack
@@ -155,6 +155,21 @@ def test_cpu_and_memory_stress_start_and_stop(pair: Pair) -> None:
     assert "stress-ng-vm" in sh(pair.target, "ps -eo comm").stdout
     d.remove_memory_stress(pair.target)
     assert "stress-ng" not in sh(pair.target, "ps -eo comm").stdout
+    assert_clean(pair.target)
+
+
+def test_stress_runs_as_an_unprivileged_user_in_a_read_only_working_directory(network: str) -> None:
+    """Like the demo's app (user ``demo`` in ``/app``): stress-ng refuses a temp path it cannot write."""
+    target = start_container(network, f"{network}-app", "--user", "nobody", "--workdir", "/usr")
+    d.add_cpu_stress(target, workers=1, duration_s=30)
+    assert "stress-ng-cpu" in sh(target, "ps -eo comm").stdout
+    d.remove_cpu_stress(target)
+    assert_clean(target)
+
+
+def test_a_stress_that_cannot_start_says_why(pair: Pair) -> None:
+    with pytest.raises(ChaosError, match=r"memory-stress did not start in .*: .+"):
+        d.add_memory_stress(pair.target, size="lots", duration_s=10)
     assert_clean(pair.target)
 
 

@@ -345,16 +345,24 @@ def _start_stress(target: str, replicas: str | int, fault: str, command: str, fa
                        " exit 3")
         else:
             missing = f"set -- timeout {int(duration_s)} {fallback}"
+        # stress-ng refuses to start without a writable temp path (an app's working directory often is not);
+        # a start that dies at once (bad arguments, no permission) is reported with its own words
+        log = f"/tmp/blissful-{fault}-{key[-8:]}.log"
         script = (
-            f"if command -v stress-ng >/dev/null 2>&1; then set -- {command}; else {missing}; fi; "
+            f"if command -v stress-ng >/dev/null 2>&1; then set -- {command} --temp-path /tmp; else {missing}; fi; "
             "if command -v setsid >/dev/null 2>&1; then set -- setsid \"$@\"; fi; "
-            f"BLISSFUL_FAULT={key} \"$@\" >/dev/null 2>&1 </dev/null & echo $!"
+            f"BLISSFUL_FAULT={key} \"$@\" >{log} 2>&1 </dev/null & pid=$!; sleep 0.2; "
+            f"if kill -0 $pid 2>/dev/null; then echo $pid; else echo \"$(tail -n 3 {log})\" >&2; exit 4; fi"
         )
         try:
-            started = _docker.exec_in(c.id, script)
+            started = _docker.exec_in(c.id, script, check=False)
         except ChaosError:
             forget_fault(key)
             raise
+        if started.returncode != 0:
+            forget_fault(key)
+            said = (started.stderr or started.stdout).strip() or f"exit code {started.returncode}"
+            raise ChaosError(f"{fault} did not start in {c.name}: {said}")
         update_fault(key, pid=int(started.stdout.split()[-1]))
     return _names(containers)
 

@@ -31,7 +31,7 @@ from pytest_blissful.stack.model import Stack
 
 Configuration = dict[str, Any] | None
 
-__all__ = ["kill_pod", "pods_ready", "wait_ready"]
+__all__ = ["kill_pod", "pod_states", "pods_ready", "wait_ready"]
 
 _ENV_LOCK = threading.Lock()
 
@@ -117,6 +117,28 @@ def kill_pod(target: str, replicas: str | int = "one", grace_period: int = 1,
     if not deleted:
         raise ChaosError(f"no pod of {target!r} to kill in namespace {stack.namespace} (selector {selector})")
     return {"target": target, "pods": list(deleted), "deleted_at": time.time(), "namespace": stack.namespace}
+
+
+def pod_states(pods: list[str], configuration: Configuration = None) -> dict[str, str]:
+    """Probe: what became of the named pods of the stack's namespace: ``gone``, ``terminating`` or its phase."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    from pytest_blissful.stack import kubernetes
+
+    stack = _stack(configuration)
+    core = client.CoreV1Api(kubernetes.cluster_of(stack.kubernetes).api)
+    states: dict[str, str] = {}
+    for name in pods:
+        try:
+            pod = core.read_namespaced_pod(name, str(stack.namespace))
+        except ApiException as exc:
+            if exc.status == 404:
+                states[name] = "gone"
+                continue
+            raise ChaosError(f"reading pod {name} in namespace {stack.namespace}: {exc.reason}") from None
+        states[name] = "terminating" if pod.metadata.deletion_timestamp else str(pod.status.phase or "unknown")
+    return states
 
 
 def pods_ready(target: str, configuration: Configuration = None) -> bool:

@@ -9,6 +9,7 @@ configuration. The load is bounded in time (``duration_s``) even if the rollback
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_blissful.chaos.errors import ChaosError
@@ -59,6 +60,42 @@ def stop_overload(configuration: Configuration = None) -> dict[str, Any]:
     except Exception as exc:  # the result is evidence, not a reason to leave the rollback unfinished
         _state["error"] = str(exc)
     return {"stopped": True}
+
+
+@dataclass(frozen=True)
+class OverloadProgress:
+    """What the running overload generator has sent so far (for the in-place check)."""
+
+    running: bool
+    elapsed_s: float
+    requests: int
+    rps: float
+    offered_rps: float
+    p50_ms: float
+    error_rate: float
+    shed_rate: float  # share answered 429 or 503: the service turning requests away
+
+
+def progress() -> OverloadProgress | None:
+    """The overload generator's figures so far; None when no overload was started."""
+    handle: LoadHandle | None = _state.get("handle")
+    if handle is None:
+        return None
+    offered = float(_state.get("rate", 0.0))
+    try:
+        timeline = handle.snapshot()
+    except Exception as exc:  # the generator failed: not running, and the check says why
+        _state["error"] = str(exc)
+        return OverloadProgress(False, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0)
+    if timeline is None:
+        return OverloadProgress(handle.running, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0)
+    started = handle.start_monotonic or time.monotonic()
+    elapsed = max(time.monotonic() - started, 1e-3)
+    window = timeline.window()
+    answered = max(window.requests, 1)
+    shed = sum(count for status, count in window.statuses.items() if status in (429, 503))
+    return OverloadProgress(handle.running, elapsed, window.requests, window.requests / elapsed, offered,
+                            window.percentile_us(50) / 1000.0, window.errors / answered, shed / answered)
 
 
 def take_result() -> tuple[float, LoadResult | None]:
