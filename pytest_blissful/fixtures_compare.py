@@ -41,8 +41,11 @@ class CompareVersions:
         stash = self._pytestconfig.stash
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         prefix = f"blissful-{stash[RUN_ID_KEY]}-cmp{worker}{len(self.runs)}"
+        from pytest_blissful._session import report_dir
+
         flow = VersionComparison(self.config, project_prefix=prefix, owner_pid=stash[OWNER_PID_KEY],
-                                 progress=lambda message: say(self._pytestconfig, message))
+                                 progress=lambda message: say(self._pytestconfig, message),
+                                 report_dir=report_dir(self._pytestconfig) / "comparison")
         try:
             run = flow.run(test_duration=parse_duration(test_duration) if test_duration is not None else None,
                            warmup_duration=parse_duration(warmup_duration) if warmup_duration is not None else None,

@@ -445,6 +445,9 @@ def _check_overload(arguments: Mapping[str, Any], output: Any, configuration: Ma
     from pytest_blissful.chaos.actions.overload import progress
 
     capacity = float((configuration or {}).get("overload_capacity", 0.0))
+    if not capacity > 0:
+        return _Outcome(False, "the service's capacity was not measured before the overload (overload_capacity "
+                               "missing or 0): an arrival rate above it cannot be shown")
     deadline = time.monotonic() + 3.0  # the generator's first batch arrives about a second after its start
     while True:
         seen = progress()

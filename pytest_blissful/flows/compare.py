@@ -27,6 +27,7 @@ from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger
 from pytest_blissful.stack.model import Stack
 
 if TYPE_CHECKING:
+    from pytest_blissful.flows.compare_chaos import SideResilience
     from pytest_blissful.load import LoadResult
     from pytest_blissful.metrics.timeline import Timeline
 
@@ -59,8 +60,10 @@ class VersionComparison:
     """Runs one comparison per call: ``VersionComparison(config, ...).run()`` → :class:`ComparisonRun`."""
 
     def __init__(self, config: BlissfulConfig, *, project_prefix: str, owner_pid: int,
-                 ledger: Ledger | None = None, progress: Progress | None = None) -> None:
+                 ledger: Ledger | None = None, progress: Progress | None = None,
+                 report_dir: Path | None = None) -> None:
         self.config = config
+        self.report_dir = report_dir  # where include_chaos keeps each version's FMEA evidence (default: a temp dir)
         self.project_prefix = project_prefix
         self.owner_pid = owner_pid
         self.ledger = ledger or Ledger()
@@ -110,7 +113,7 @@ class VersionComparison:
             timings["up_s"] = time.monotonic() - t0
 
             def measure(test_s: float, warmup_s: float, users: int | None = None) -> ComparisonRun:
-                return self._measure(versions, stacks, test_s, warmup_s, users)
+                return self._measure(versions, stacks, test_s, warmup_s, users, self.report_dir or workdir)
 
             yield measure
         finally:
@@ -179,7 +182,7 @@ class VersionComparison:
         return stacks
 
     def _measure(self, versions: Mapping[str, ResolvedVersion], stacks: Mapping[str, Stack], test_s: float,
-                 warmup_s: float, users: int | None) -> ComparisonRun:
+                 warmup_s: float, users: int | None, report_dir: Path) -> ComparisonRun:
         from pytest_blissful.load import start_load
 
         settings, stack_config = self.config.comparison, self.config.stack
@@ -222,8 +225,9 @@ class VersionComparison:
             if alone:
                 invalid.append(f"the {side} version answered no request in {alone} block(s) of {block_s:g} s "
                                f"while the {other} version did")
+        resilience = self._resilience(stacks, report_dir) if settings.include_chaos else None
         samples = _metric_samples(timelines, starts, block_s, sampler.samples, containers, load.timeline.start_epoch,
-                                  settings.include_chaos)
+                                  resilience)
         thresholds = settings.thresholds.model_dump()
         result = compare(
             samples, old_label=versions["old"].label, new_label=versions["new"].label,
@@ -236,11 +240,26 @@ class VersionComparison:
                      "projects": {s: stacks[s].project for s in SIDES},
                      "commits": {s: versions[s].commit for s in SIDES if versions[s].commit},
                      "images": {s: versions[s].image for s in SIDES if versions[s].image},
-                     "start_epoch": load.timeline.start_epoch},
+                     "start_epoch": load.timeline.start_epoch,
+                     **({"resilience": {side: {"score": r.score,
+                                               "verdicts": {n: {"verdict": v, "reason": why}
+                                                            for n, (v, why) in r.verdicts.items()}}
+                                        for side, r in resilience.items()}} if resilience else {})},
         )
         end_s = starts[-1] + block_s if starts else float(start_s)
         return ComparisonRun(result, load, timelines,
                              {side: tuple(sampler.samples[side]) for side in SIDES}, float(start_s), end_s)
+
+    def _resilience(self, stacks: Mapping[str, Stack], report_dir: Path) -> dict[str, SideResilience]:
+        """The FMEA scenarios on each version in turn (never both at once: one fault would load the other)."""
+        from pytest_blissful.chaos.scenarios import ScenarioError
+        from pytest_blissful.flows.compare_chaos import measure_resilience
+
+        try:
+            return {side: measure_resilience(side, stacks[side], self.config, report_dir, self.progress)
+                    for side in SIDES}
+        except ScenarioError as exc:
+            raise ComparisonSetupError(f"comparison.include_chaos: {exc}") from None
 
     def _down(self, projects: Mapping[str, str]) -> None:
         def down(project: str) -> None:
@@ -299,7 +318,7 @@ def _steady_state(side: str, stack: Stack, health_path: str, before: Mapping[str
 
 def _metric_samples(timelines: Mapping[str, Timeline], starts: Sequence[float], block_s: float,
                     stats: Mapping[str, Sequence[StatsSample]], containers: Mapping[str, Sequence[str]],
-                    start_epoch: float, include_chaos: bool) -> list[MetricSamples]:
+                    start_epoch: float, resilience: Mapping[str, SideResilience] | None) -> list[MetricSamples]:
     first, last = (starts[0], starts[-1] + block_s) if starts else (0.0, 0.0)
 
     def whole(side: str, endpoint: str | None = None) -> Any:
@@ -354,6 +373,14 @@ def _metric_samples(timelines: Mapping[str, Timeline], starts: Sequence[float], 
     endpoints = sorted(set(timelines["old"].endpoints) & set(timelines["new"].endpoints))
     if len(endpoints) > 1:
         samples.extend(latency(f"p95_latency_ms[{e}]", "p95_ms", e) for e in endpoints)
-    why = "chaos on both versions is not implemented yet" if include_chaos else "comparison.include_chaos is off"
-    samples.append(MetricSamples("resilience_score", None, None, note=f"{NOT_MEASURED} ({why})"))
+    if resilience is None:
+        samples.append(MetricSamples("resilience_score", None, None,
+                                     note=f"{NOT_MEASURED} (comparison.include_chaos is off)"))
+    else:
+        old, new = resilience["old"], resilience["new"]
+        names = list(dict.fromkeys([*old.verdicts, *new.verdicts]))
+        missing = ("not run", "it did not run")
+        samples.append(MetricSamples(
+            "resilience_score", old.score, new.score,
+            verdicts={n: (old.verdicts.get(n, missing), new.verdicts.get(n, missing)) for n in names}))
     return samples

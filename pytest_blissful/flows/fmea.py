@@ -7,7 +7,6 @@ injects the fault, holds it and rolls it back; the pure grading turns what was m
 from __future__ import annotations
 
 import json
-import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +35,7 @@ from pytest_blissful.stack.model import Stack
 if TYPE_CHECKING:
     from pytest_blissful.chaos.runner import ChaosResult, FaultWindow
     from pytest_blissful.flows.instance import InstanceObserver
-    from pytest_blissful.load import LoadHandle, LoadProgress, LoadResult
+    from pytest_blissful.load import LoadHandle, LoadResult
 
 Progress = Callable[[str], None]
 
@@ -92,14 +91,12 @@ class Fmea:
         duration = parse_duration(fault_duration) if fault_duration is not None else chaos.default_duration
         recovery_budget = min(spec.expectation.max_recovery_time_s, 60.0) + spec.expectation.hold_s + 1
         load_budget = chaos.baseline_duration + duration + recovery_budget + 30
-        progress_seen: list[LoadProgress] = []
         self.progress(f"blissful: {scenario}: baseline {chaos.baseline_duration:.0f} s, fault {duration:.0f} s")
 
         load = start_load(
             self.stack.base_url, users=users if users is not None else max(chaos.load_during_chaos, 1),
             duration_s=load_budget, mix=self.config.traffic_mix(chaos=True),
             allowed_hosts=tuple(self.config.stack.allowed_hosts), request_timeout_s=self.config.load.request_timeout,
-            progress=progress_seen.append,
         )
         signal_paths = [*chaos.readiness_paths, *chaos.liveness_paths]
         probe = SteadyStateProbe(self.stack.base_url, list(dict.fromkeys([*chaos.probe_paths, *chaos.liveness_paths])),
@@ -123,7 +120,7 @@ class Fmea:
                     endpoint_probe.start()
                 _sleep_polling(load, chaos.baseline_duration)
                 if needs.fault == "overload":
-                    capacity = _capacity_rps(progress_seen, baseline_start)
+                    capacity = _capacity_rps(load, baseline_start)
                     configuration["overload_rate"] = round(max(capacity, 1.0) * needs.overload_factor, 1)
                     configuration["overload_capacity"] = round(capacity, 1)
                     configuration["overload_mix"] = self.config.traffic_mix(chaos=True)
@@ -170,7 +167,7 @@ class Fmea:
                 + " (pytest_blissful.chaos.verify lists the actions it can check)")
         result = grade(spec.expectation, timing, load_result.timeline, probe.samples,
                        inconclusive_reason=inconclusive, aborted_reason=hold.abort_reason(),
-                       readiness_paths=signal_paths)
+                       readiness_paths=signal_paths, users=load.users)
         shutdown: ShutdownEvidence | None = None
         if instance is not None and window.injected_at is not None:
             shutdown = instance.evidence(window.injected_at, needs.grace_s)
@@ -302,10 +299,16 @@ def configured_weights(config: BlissfulConfig) -> dict[str, float]:
     return weights
 
 
-def _capacity_rps(progress: Sequence[LoadProgress], since: float) -> float:
-    """What the service served per second under the baseline's closed-model load (its measured capacity)."""
-    rates = [p.rps for p in progress[1:] if p.rps > 0]  # the first second is a ramp
-    return float(statistics.median(rates)) if rates else 0.0
+def _capacity_rps(load: LoadHandle, since: float) -> float:
+    """What the service answered successfully per second under the baseline's closed-model load (its measured
+    capacity), from the load's own timeline; 0.0 when nothing was answered (the overload's check then refuses)."""
+    timeline = load.snapshot()
+    now = time.time()
+    if timeline is None or now - since < 0.5:
+        return 0.0
+    # the last few hundred ms hold requests still in flight: leave them out
+    window = timeline.window_epoch(since, now - 0.3, edges="inside")
+    return max(0.0, (window.requests - window.errors) / window.duration_s) if window.duration_s > 0 else 0.0
 
 
 def _wait_until_running(load: LoadHandle, timeout_s: float = 60.0) -> None:

@@ -143,6 +143,8 @@ class MetricSamples:
     old_blocks: tuple[float, ...] = ()
     new_blocks: tuple[float, ...] = ()
     note: str = ""
+    #: the resilience score's evidence: scenario → ((old verdict, reason), (new verdict, reason))
+    verdicts: Mapping[str, tuple[tuple[str, str], tuple[str, str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,11 @@ class MetricComparison:
 
     def change_text(self) -> str:
         """``+3.10 ms (+18.2%) [98% CI +2.40 … +3.90]`` or a short reason."""
+        unit = "" if self.unit in ("%", "/100") else f" {self.unit}"
+        if self.shift is not None and (self.ci_low is None or self.ci_high is None):  # one run per version
+            return f"{self.shift:+.1f}{unit} ({self.note})" if self.note else f"{self.shift:+.1f}{unit}"
         if self.shift is None or self.ci_low is None or self.ci_high is None:
             return "—" if self.outcome != "inconclusive" else f"— ({self.note or 'too few blocks'})"
-        unit = "" if self.unit in ("%", "/100") else f" {self.unit}"
         rel = f" ({self.relative_change:+.1%})" if self.relative_change is not None else ""
         if self.unit == "%":
             unit = " pp"
@@ -209,6 +213,8 @@ def judge(samples: MetricSamples, *, tolerance: float, critical: bool = False,
         "blocks": (len(samples.old_blocks), len(samples.new_blocks)), "critical": critical,
         "threshold": threshold_text, "new_meets_threshold": meets,
     }
+    if samples.verdicts is not None:
+        return judge_resilience(samples.verdicts, common)
     if min(len(samples.old_blocks), len(samples.new_blocks)) < min_blocks:
         note = samples.note or (f"{len(samples.old_blocks)}/{len(samples.new_blocks)} blocks, "
                                 f"need ≥ {min_blocks} per version")
@@ -229,6 +235,35 @@ def judge(samples: MetricSamples, *, tolerance: float, critical: bool = False,
         note = note or f"significant but below the practical tolerance (±{relevant_at:.2f} {spec.unit})"
     return MetricComparison(outcome=outcome, shift=shift.estimate, ci_low=shift.ci_low, ci_high=shift.ci_high,
                             p_value=shift.p_value, relative_change=relative, note=note, **common)
+
+
+def judge_resilience(verdicts: Mapping[str, tuple[tuple[str, str], tuple[str, str]]],
+                     common: Mapping[str, Any]) -> MetricComparison:
+    """The resilience score from one FMEA run per version: judged on the scenarios' verdicts, not the score alone.
+
+    * a scenario that could not be graded on either version (inconclusive, not run) → inconclusive, naming it;
+    * a scenario that passes on the old version and fails on the new one → worse (a regression, whatever else
+      improved);
+    * one that fails on the old and passes on the new, and none the other way → better;
+    * the same verdicts → no significant difference.
+    """
+    ungraded = [f"{name} ({side}: {verdict})" for name, (old, new) in verdicts.items()
+                for side, (verdict, _reason) in (("old", old), ("new", new)) if verdict not in ("pass", "fail")]
+    regressed = [f"{name} (new: {new[1]})" for name, (old, new) in verdicts.items()
+                 if old[0] == "pass" and new[0] == "fail"]
+    improved = [name for name, (old, new) in verdicts.items() if old[0] == "fail" and new[0] == "pass"]
+    old_score, new_score = common["old"], common["new"]
+    shift = new_score - old_score if old_score is not None and new_score is not None else None
+    outcome: Outcome
+    if ungraded:
+        outcome, note = "inconclusive", "not graded on both versions: " + ", ".join(ungraded)
+    elif regressed:
+        outcome, note = "worse", "passes on the old version, fails on the new: " + "; ".join(regressed)
+    elif improved:
+        outcome, note = "better", "fails on the old version, passes on the new: " + ", ".join(improved)
+    else:
+        outcome, note = "no significant difference", f"the same verdicts in {len(verdicts)} scenario(s)"
+    return MetricComparison(outcome=outcome, shift=shift, note=note, **{**common, "blocks": (1, 1)})
 
 
 def _threshold(spec: MetricSpec, name: str, value: float | None,

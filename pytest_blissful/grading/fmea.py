@@ -305,6 +305,7 @@ def grade(
     inconclusive_reason: str | None = None,
     aborted_reason: str | None = None,
     readiness_paths: Sequence[str] = ("/ready",),
+    users: int | None = None,
 ) -> FmeaResult:
     """Grade one scenario run.
 
@@ -325,7 +326,7 @@ def grade(
     recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.recovery_origin)
     impact = measure_impact(baseline, fault, timeline, timing, recovery_s,
                             [p for p in probes if p.path not in readiness_paths],
-                            patience_ms=expectation.max_p99_latency_ms)
+                            patience_ms=expectation.max_p99_latency_ms, users=users)
 
     baseline_error_pct = baseline.error_rate * 100
     # the users' steady state: readiness / liveness probes are signals, judged by the capability rules
@@ -528,9 +529,11 @@ def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: 
 
 def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: FmeaTiming,
                    recovery_s: float | None, user_probes: Sequence[ProbeSample] = (), *,
-                   patience_ms: float = 2000.0) -> Impact:
+                   patience_ms: float = 2000.0, users: int | None = None) -> Impact:
     """What the fault cost the users; ``patience_ms`` (the latency SLO): a request slower than that was not served
-    in time."""
+    in time. ``users``: the closed-model load's users, when known: their time between requests (the load
+    generator's own work) is then part of each request's cost, so a fault that makes answers faster (failing
+    fast) does not look like lost requests."""
     fault_seconds = fault.duration_s
     expected = baseline.rps * fault_seconds
     failed = fault.errors
@@ -541,7 +544,11 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
     # served, the rest went into failures, late answers or waiting on a frozen service.
     base_mean_ms = baseline.mean_ms
     mean_in_time_us = fault.mean_below_us(round(patience_ms * 1000))
-    used = in_time * (mean_in_time_us / 1000) / base_mean_ms if mean_in_time_us and base_mean_ms > 0 else in_time
+    # each user's cycle at the baseline is users / rate: its latency plus the generator's work between requests
+    between_ms = max(0.0, 1000.0 * users / baseline.rps - base_mean_ms) if users and baseline.rps > 0 else 0.0
+    cycle_ms = base_mean_ms + between_ms
+    used = (in_time * (mean_in_time_us / 1000 + between_ms) / cycle_ms
+            if mean_in_time_us and cycle_ms > 0 else in_time)
     # requests straddle the window's edges (sent inside, answered after it, or the reverse): one round of the
     # users' in-time requests is within the measurement's own uncertainty
     slack = baseline.rps * (mean_in_time_us or 0.0) / 1e6

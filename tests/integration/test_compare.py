@@ -73,6 +73,35 @@ def test_the_grade_follows_the_regression_switch(tmp_path: Path, isolated_state:
     assert new_requests > 0 and abs(old_requests - new_requests) <= 4  # the same requests (the stop cuts ≤ 1 per user)
 
 
+def test_include_chaos_keeps_the_old_version_when_the_new_one_loses_its_fallback(tmp_path: Path,
+                                                                               isolated_state: Path) -> None:
+    """comparison.include_chaos: the FMEA scenario runs on both versions; the version whose /hello fails while its
+    dependency is paused loses on the resilience score, with the scenario's verdicts as the evidence. With the
+    fallback on both sides the same run promotes."""
+    chaos = {"scenarios": ["dep-down"], "experiments": {"dep-down": str(TINY.parent / "dep-down.json")},
+             "targets": {"dep": "dep"}, "baseline_duration": 3, "default_duration": 3, "load_during_chaos": 4,
+             "mix": {"GET /hello": 3, "GET /health": 1}}
+    dep = {"DEP_URL": "http://dep:8000/health"}
+    config = _config(tmp_path, {"label": "tiny without fallback", "env": dep},
+                     old={"label": "tiny", "env": {**dep, "FALLBACK": "1"}}, include_chaos=True)
+    config = config.model_copy(update={"chaos": config.chaos.model_validate(chaos)})
+    regressed = _run(config, isolated_state, "chaos").result
+    row = regressed.metric("resilience_score")
+    assert (row.old, row.new) == (100.0, 0.0), regressed.explain()
+    assert row.outcome == "worse" and "dep-down" in row.note, regressed.explain()
+    assert regressed.recommendation == KEEP and regressed.winner == "old", regressed.explain()
+    verdicts = regressed.details["resilience"]
+    assert verdicts["old"]["verdicts"]["dep-down"]["verdict"] == "pass", verdicts
+    assert "error rate under fault" in verdicts["new"]["verdicts"]["dep-down"]["reason"], verdicts
+
+    both = _config(tmp_path, {"label": "tiny again", "env": {**dep, "FALLBACK": "1"}},
+                   old={"label": "tiny", "env": {**dep, "FALLBACK": "1"}}, include_chaos=True)
+    both = both.model_copy(update={"chaos": both.chaos.model_validate(chaos)})
+    same = _run(both, isolated_state, "chaos2").result
+    assert same.metric("resilience_score").outcome == "no significant difference", same.explain()
+    assert same.metric("resilience_score").new == 100.0, same.explain()
+
+
 def test_bad_input_fails_clearly_and_leaves_nothing(tmp_path: Path, isolated_state: Path) -> None:
     with pytest.raises(ComparisonSetupError, match=r"comparison\.new\.image: image 'blissful/no-such-image:0'"):
         _run(_config(tmp_path, {"image": "blissful/no-such-image:0"}), isolated_state, "img")

@@ -162,3 +162,29 @@ def test_the_requests_lost_bound_is_the_scenarios_own_when_it_sets_one() -> None
     failing = replace(slowed, error_rate_fault_percent=11.2)
     verdict, reason = _judge(lenient, failing, recovery_s=0.5)
     assert verdict == "fail" and "error rate under fault 11.20% > 5%" in reason
+
+
+def test_answers_that_get_faster_lose_nothing_when_the_generator_works_between_requests() -> None:
+    """A closed-model user also spends time in the load generator between requests. When a fault makes answers
+    faster (a breaker answering from its cache), the users send more requests: nothing was lost. Knowing the
+    users, the grade accounts for that time; without it, it would report a phantom loss."""
+    from pytest_blissful.grading.fmea import grade
+
+    between_s, start, length = 0.025, 8.0, 4.0
+    recorder = Recorder(T0)
+    for user in range(USERS):
+        at = user * 0.005
+        while at < END_S:
+            latency = 0.012 if start <= at < start + length else (BASE_MS + user % 5) / 1000
+            recorder.record("GET /hello", round(latency * 1e6), T0 + at, status=200)
+            at += latency + between_s
+    probes = [ProbeSample(at=T0 + tick / 10, path="/hello", ok=True, latency_ms=BASE_MS, status=200)
+              for tick in range(int(END_S * 10))]
+    timeline = recorder.flush().with_timing(duration_s=END_S)
+    timing = FmeaTiming(baseline_start=T0 + 0.5, fault_start=T0 + start, fault_end=T0 + start + length,
+                        observe_end=T0 + END_S)
+    known = grade(EXPECT, timing, timeline, probes, users=USERS)
+    assert known.impact.requests_lost == 0, known.explain()
+    assert known.verdict == "pass", known.explain()
+    unknown = grade(EXPECT, timing, timeline, probes)
+    assert unknown.impact.requests_lost > 0  # the old estimate: the generator's time counted as loss
