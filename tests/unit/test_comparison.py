@@ -161,3 +161,27 @@ def test_comparison_wiring_stays_light_and_follows_the_result_protocol() -> None
     for member in ("passed", "explain", "to_dict", "winner", "recommendation", "metrics"):
         assert hasattr(pytest_blissful.ComparisonResult, member) or member in (
             pytest_blissful.ComparisonResult.__dataclass_fields__)
+
+
+def test_the_resilience_row_follows_the_scenario_verdicts() -> None:
+    """include_chaos: one FMEA run per version, so the row is judged on the verdicts, which it names."""
+    from pytest_blissful.grading.comparison import KEEP, PROMOTE, compare
+
+    passing, failing = ("pass", "SLOs held"), ("fail", "error rate under fault 60% > 5%")
+    undecided = ("inconclusive", "fault not in effect")
+
+    def row(verdicts: dict[str, tuple[tuple[str, str], tuple[str, str]]], old: float, new: float):  # type: ignore[no-untyped-def]
+        result = compare([MetricSamples("resilience_score", old, new, verdicts=verdicts)])
+        return result, result.metric("resilience_score")
+
+    result, worse = row({"db-down": (passing, failing), "db-latency": (failing, passing)}, 50.0, 50.0)
+    assert worse.outcome == "worse" and "db-down (new: error rate under fault 60% > 5%)" in worse.note
+    assert result.recommendation == KEEP and result.winner == "old"
+    result, better = row({"db-down": (failing, passing)}, 0.0, 100.0)
+    assert better.outcome == "better" and better.shift == 100.0 and result.recommendation == PROMOTE
+    result, void = row({"db-down": (passing, undecided)}, 100.0, 0.0)
+    assert void.outcome == "inconclusive" and "db-down (new: inconclusive)" in void.note
+    assert result.recommendation == "Inconclusive — run longer"
+    _, same = row({"db-down": (passing, passing)}, 100.0, 100.0)
+    assert same.outcome == "no significant difference"
+    assert "+0.0" in same.change_text()
