@@ -39,13 +39,18 @@ def start_overload(rate: float | str | None = None, users: int = 400, duration_s
         mix=mix or config.get("overload_mix") or None, request_timeout_s=float(config.get("overload_timeout_s", 5.0)),
     )
     _state.update(handle=handle, result=None, rate=offered, started=time.time())
+    # the fault is in place once the arrivals reach the service, not when the generator process starts (spawning
+    # its users takes seconds on a busy machine): wait for its first answered requests
     deadline = time.monotonic() + 30.0
-    while handle.start_monotonic is None:
+    while True:
         if not handle.poll():
             handle.result(timeout=10)  # raises the load error
+        timeline = handle.snapshot() if handle.start_monotonic is not None else None
+        if timeline is not None and timeline.requests > 0:
+            break
         if time.monotonic() > deadline:
             stop_overload()
-            raise ChaosError("the overload generator did not start within 30 s")
+            raise ChaosError("the overload generator sent nothing within 30 s")
         time.sleep(0.05)
     return {"rate": offered, "users": users}
 
@@ -89,12 +94,12 @@ def progress() -> OverloadProgress | None:
         return OverloadProgress(False, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0)
     if timeline is None:
         return OverloadProgress(handle.running, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0)
-    started = handle.start_monotonic or time.monotonic()
-    elapsed = max(time.monotonic() - started, 1e-3)
-    window = timeline.window()
+    # the generator hands its figures over once a second: its last second may still be partly in flight
+    recorded = timeline.duration_s
+    window = timeline.window(0.0, max(recorded - 1.0, recorded / 2))
     answered = max(window.requests, 1)
     shed = sum(count for status, count in window.statuses.items() if status in (429, 503))
-    return OverloadProgress(handle.running, elapsed, window.requests, window.requests / elapsed, offered,
+    return OverloadProgress(handle.running, window.duration_s, window.requests, window.rps, offered,
                             window.percentile_us(50) / 1000.0, window.errors / answered, shed / answered)
 
 
