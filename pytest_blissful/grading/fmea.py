@@ -552,7 +552,10 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
     # requests straddle the window's edges (sent inside, answered after it, or the reverse): one round of the
     # users' in-time requests is within the measurement's own uncertainty
     slack = baseline.rps * (mean_in_time_us or 0.0) / 1e6
-    lost = max(failed + late, round(expected - used - slack))
+    # ... and never more than the requests really missing: when the users got more answers in time than the
+    # baseline's rate promised (a fault that made answers faster, a machine that got quieter), none was lost
+    deficit = min(expected - used - slack, expected - in_time)
+    lost = max(failed + late, round(deficit))
     lost_pct = min(100.0, 100.0 * lost / expected) if expected > 0 else 0.0
     error_pct = fault.error_rate * 100
     under_fault = [p for p in user_probes if timing.fault_start <= p.at < timing.fault_end]
