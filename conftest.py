@@ -31,14 +31,6 @@ KNOWN_GAPS = {
         "flaky on 2 cores: failed once in the full run, passed twice alone (its inner -n 2 chaos session)",
     "tests/load/test_load_runner.py::test_master_and_two_workers_merge":
         "flaky on 2 cores: master + 2 Locust workers + target; failed once in the full run, passes alone",
-    "suites/test_chaos.py::test_scenario[cpu-stress]":
-        "issue 8: the in-place check finds no stress process in the suite's run (inconclusive, never a pass)",
-    "suites/test_chaos.py::test_scenario[memory-pressure]":
-        "issue 8: the in-place check finds no stress process in the suite's run (inconclusive, never a pass)",
-    "suites/test_chaos.py::test_scenario[network-partition]":
-        "issue 8: under the new requests-lost rule 50% packet loss loses ~12% of requests on the demo (> 5%)",
-    "suites/test_chaos.py::test_scenario[overload]":
-        "issue 8: the overload action has no in-place check yet, so its run is inconclusive (never a pass)",
     "tests/kubernetes/test_real_node.py::test_pod_kill_is_graded_on_the_real_node":
         "issue 13: pod-kill on the real node is often inconclusive (baseline not steady through kubectl port-forward)",
 }
