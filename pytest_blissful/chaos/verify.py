@@ -22,10 +22,10 @@ action                                    in effect when
 Toxiproxy ``create_*_toxic``              the toxic is on the proxy
 Toxiproxy ``disable_proxy``               the proxy is disabled
 Kubernetes ``kill_pod``                   every pod it deleted is gone or terminating (an event: not re-checked)
-``start_overload``                        the overload generator runs and is sending; before removal, it
-                                          was sending at least 80% of the capacity measured in the baseline,
-                                          or the service could not keep up: it sheds (429/503 for at least 10%
-                                          of the overload), its answers take over 1 s, or half of them fail
+``start_overload``                        the overload generator runs and is sending; before removal, the
+                                          service visibly could not keep up with it: it sheds (429/503 for at
+                                          least 10% of the overload), 20% fail, or their p95 reached 3 × the
+                                          baseline's (and 500 ms more); otherwise it was not an overload
 ========================================  =====================================================================
 
 A fault whose check fails makes the run inconclusive, with the check's evidence as the reason. An action without a
@@ -434,17 +434,18 @@ def _check_pods_deleted(arguments: Mapping[str, Any], output: Any, configuration
 
 # --- overload -----------------------------------------------------------------------------------------------------
 
-OVERLOAD_SHARE = 0.8  # the overload must arrive at least at this share of the baseline's capacity ...
-OVERLOAD_SHED = 0.1  # ... unless the service cannot keep up: it turns away this share (429/503) ...
-OVERLOAD_SLOW_MS = 1000.0  # ... its answers take this long ...
-OVERLOAD_FAILING = 0.5  # ... or this share of them fail
+OVERLOAD_SHED = 0.1  # the service could not keep up: it turned away this share (429/503) ...
+OVERLOAD_FAILING = 0.2  # ... this share failed ...
+OVERLOAD_SLOWER = 3.0  # ... or the overload's p95 reached this many times the baseline's (and 500 ms more)
 
 
 def _check_overload(arguments: Mapping[str, Any], output: Any, configuration: Mapping[str, Any] | None,
                     when: When, state: Any) -> _Outcome:
     from pytest_blissful.chaos.actions.overload import progress
 
-    capacity = float((configuration or {}).get("overload_capacity", 0.0))
+    config = configuration or {}
+    capacity = float(config.get("overload_capacity", 0.0))
+    baseline_p95 = float(config.get("overload_baseline_p95_ms", 0.0))
     if not capacity > 0:
         return _Outcome(False, "the service's capacity was not measured before the overload (overload_capacity "
                                "missing or 0): an arrival rate above it cannot be shown")
@@ -457,16 +458,20 @@ def _check_overload(arguments: Mapping[str, Any], output: Any, configuration: Ma
     if seen is None or not seen.running:
         return _Outcome(False, "the overload generator is not running")
     facts = (f"the overload generator runs: {seen.requests} requests answered in {seen.elapsed_s:.1f} s "
-             f"({seen.rps:.0f}/s of {seen.offered_rps:.0f}/s offered; baseline capacity {capacity:.0f}/s), "
-             f"p50 {seen.p50_ms:.0f} ms, {seen.shed_rate:.0%} shed (429/503), {seen.error_rate:.0%} failed")
+             f"({seen.rps:.0f}/s of {seen.offered_rps:.0f}/s offered; baseline {capacity:.0f}/s, p95 "
+             f"{baseline_p95:.0f} ms), p95 {seen.p95_ms:.0f} ms, {seen.shed_rate:.0%} shed (429/503), "
+             f"{seen.error_rate:.0%} failed")
     if seen.requests == 0:
         return _Outcome(False, facts + ": nothing answered yet")
     if when == "injected":
-        return _Outcome(True, facts)  # still ramping up: judged on what it sent by the removal
-    above = seen.rps >= OVERLOAD_SHARE * capacity
-    saturated = (seen.shed_rate >= OVERLOAD_SHED or seen.p50_ms >= OVERLOAD_SLOW_MS
-                 or seen.error_rate >= OVERLOAD_FAILING)
-    return _Outcome(above or saturated, facts + ("" if above or saturated else ": below the service's capacity"))
+        return _Outcome(True, facts)  # still ramping up: judged on what it did by the removal
+    # An arrival rate "above the capacity" measured by a few closed-model users may still be within what the
+    # service can do: only a service that visibly could not keep up was overloaded.
+    slow_at = max(OVERLOAD_SLOWER * baseline_p95, baseline_p95 + 500.0)
+    saturated = (seen.shed_rate >= OVERLOAD_SHED or seen.error_rate >= OVERLOAD_FAILING or seen.p95_ms >= slow_at)
+    return _Outcome(saturated, facts + ("" if saturated else
+                                        f": the service kept up (no shedding, failures or p95 ≥ {slow_at:.0f} ms), "
+                                        "so it was not overloaded; raise the scenario's overload_factor"))
 
 
 CHECKERS: dict[tuple[str, str], Checker] = {

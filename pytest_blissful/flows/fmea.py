@@ -120,9 +120,10 @@ class Fmea:
                     endpoint_probe.start()
                 _sleep_polling(load, chaos.baseline_duration)
                 if needs.fault == "overload":
-                    capacity = _capacity_rps(load, baseline_start)
+                    capacity, baseline_p95 = _capacity(load, baseline_start)
                     configuration["overload_rate"] = round(max(capacity, 1.0) * needs.overload_factor, 1)
                     configuration["overload_capacity"] = round(capacity, 1)
+                    configuration["overload_baseline_p95_ms"] = round(baseline_p95, 1)
                     configuration["overload_mix"] = self.config.traffic_mix(chaos=True)
                 if instance:
                     instance.start()
@@ -299,16 +300,19 @@ def configured_weights(config: BlissfulConfig) -> dict[str, float]:
     return weights
 
 
-def _capacity_rps(load: LoadHandle, since: float) -> float:
+def _capacity(load: LoadHandle, since: float) -> tuple[float, float]:
     """What the service answered successfully per second under the baseline's closed-model load (its measured
-    capacity), from the load's own timeline; 0.0 when nothing was answered (the overload's check then refuses)."""
+    capacity) and the baseline's p95 latency (ms), from the load's own timeline; (0.0, 0.0) when nothing was
+    answered (the overload's in-place check then refuses)."""
     timeline = load.snapshot()
     now = time.time()
     if timeline is None or now - since < 0.5:
-        return 0.0
+        return 0.0, 0.0
     # the last few hundred ms hold requests still in flight: leave them out
     window = timeline.window_epoch(since, now - 0.3, edges="inside")
-    return max(0.0, (window.requests - window.errors) / window.duration_s) if window.duration_s > 0 else 0.0
+    if window.duration_s <= 0:
+        return 0.0, 0.0
+    return max(0.0, (window.requests - window.errors) / window.duration_s), window.p95_ms
 
 
 def _wait_until_running(load: LoadHandle, timeout_s: float = 60.0) -> None:

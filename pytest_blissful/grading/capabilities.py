@@ -524,10 +524,18 @@ def judge_rate_limiting(obs: Observation) -> Finding:
                     f"{other_share:.1%} other failures): not clearly shedding fast", **numbers)
 
 
+HOLDING_FAULTS = ("latency", "hang")  # dependency faults that hold the caller's resources while they last
+
+
 def judge_bulkheads(obs: Observation) -> Finding:
     cap = "bulkheads"
     if obs.fault not in DEPENDENCY_FAULTS:
         return _finding(cap, NOT_SHOWN, obs, f"not exercised: a {obs.fault} fault is not confined to a dependency")
+    if obs.fault not in HOLDING_FAULTS:
+        # a dependency that fails fast holds no worker, connection or thread: every design keeps the others
+        # serving, so this run cannot tell a bulkhead from none
+        return _finding(cap, NOT_SHOWN, obs, f"not exercised: a {obs.fault} dependency that fails fast holds no "
+                        "shared resource (bulkheads are shown under a slow or hung dependency)")
     judged = [e for e in obs.unaffected if e.fault.requests >= 5 and e.baseline.requests >= 5]
     if not judged or sum(e.fault.requests for e in judged) < MIN_REQUESTS:
         return _finding(cap, NOT_SHOWN, obs, "too few requests to endpoints that do not use "

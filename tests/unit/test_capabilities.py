@@ -279,3 +279,10 @@ def test_a_rule_that_cannot_compute_is_not_shown_never_a_traceback() -> None:
     broken = _obs("latency", injected_delay_ms=float("nan"), affected=(_endpoint(fault=_slow(10)),))
     findings = judge(broken, ["timeouts", "unknown-capability"])
     assert [f.status for f in findings] == ["not shown"]
+
+
+def test_a_dependency_failing_fast_shows_no_bulkheads() -> None:
+    """A down dependency that refuses at once holds no shared worker: unaffected endpoints keep their SLOs with or
+    without bulkheads (the fragile demo did), so the run shows nothing either way."""
+    found = judge_bulkheads(_obs("down", unaffected=(_endpoint("GET /hello"),)))
+    assert found.status == "not shown" and "fails fast" in found.summary

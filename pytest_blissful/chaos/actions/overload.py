@@ -77,6 +77,7 @@ class OverloadProgress:
     rps: float
     offered_rps: float
     p50_ms: float
+    p95_ms: float
     error_rate: float
     shed_rate: float  # share answered 429 or 503: the service turning requests away
 
@@ -91,16 +92,17 @@ def progress() -> OverloadProgress | None:
         timeline = handle.snapshot()
     except Exception as exc:  # the generator failed: not running, and the check says why
         _state["error"] = str(exc)
-        return OverloadProgress(False, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0)
+        return OverloadProgress(False, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0, 0.0)
     if timeline is None:
-        return OverloadProgress(handle.running, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0)
+        return OverloadProgress(handle.running, 0.0, 0, 0.0, offered, 0.0, 0.0, 0.0, 0.0)
     # the generator hands its figures over once a second: its last second may still be partly in flight
     recorded = timeline.duration_s
     window = timeline.window(0.0, max(recorded - 1.0, recorded / 2))
     answered = max(window.requests, 1)
     shed = sum(count for status, count in window.statuses.items() if status in (429, 503))
     return OverloadProgress(handle.running, window.duration_s, window.requests, window.rps, offered,
-                            window.percentile_us(50) / 1000.0, window.errors / answered, shed / answered)
+                            window.percentile_us(50) / 1000.0, window.percentile_us(95) / 1000.0,
+                            window.errors / answered, shed / answered)
 
 
 def take_result() -> tuple[float, LoadResult | None]:
