@@ -326,7 +326,8 @@ def grade(
     recovery_s = None if recovered_at is None else max(0.0, recovered_at - timing.recovery_origin)
     impact = measure_impact(baseline, fault, timeline, timing, recovery_s,
                             [p for p in probes if p.path not in readiness_paths],
-                            patience_ms=expectation.max_p99_latency_ms, users=users)
+                            patience_ms=expectation.max_p99_latency_ms, users=users,
+                            accounted=timeline.window_epoch(timing.baseline_end, timing.fault_end, edges="inside"))
 
     baseline_error_pct = baseline.error_rate * 100
     # the users' steady state: readiness / liveness probes are signals, judged by the capability rules
@@ -529,21 +530,27 @@ def recovery_instant(probes: Sequence[ProbeSample], timeline: Timeline, timing: 
 
 def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: FmeaTiming,
                    recovery_s: float | None, user_probes: Sequence[ProbeSample] = (), *,
-                   patience_ms: float = 2000.0, users: int | None = None) -> Impact:
+                   patience_ms: float = 2000.0, users: int | None = None,
+                   accounted: Window | None = None) -> Impact:
     """What the fault cost the users; ``patience_ms`` (the latency SLO): a request slower than that was not served
     in time. ``users``: the closed-model load's users, when known: their time between requests (the load
     generator's own work) is then part of each request's cost, so a fault that makes answers faster (failing
-    fast) does not look like lost requests."""
+    fast) does not look like lost requests. ``accounted``: the window the users' time is accounted over (default:
+    the fault window): from the injection's start, so that requests sent while the fault was being injected, and
+    held up inside the fault window, count as the time they used."""
     fault_seconds = fault.duration_s
-    expected = baseline.rps * fault_seconds
     failed = fault.errors
     late = max(0, fault.count_above_us(round(patience_ms * 1000)) - failed)
-    in_time = max(0, fault.requests - failed - late)
+    span = accounted if accounted is not None and accounted.duration_s >= fault.duration_s else fault
+    expected = baseline.rps * span.duration_s
+    span_failed = span.errors
+    span_bad = span_failed + max(0, span.count_above_us(round(patience_ms * 1000)) - span_failed)
+    in_time = max(0, span.requests - span_bad)
     # Closed-model load (a fixed set of users): the users' time is what the fault takes away. At the baseline's
     # mean latency that time would have served `expected` requests; what the in-time requests used of it was
     # served, the rest went into failures, late answers or waiting on a frozen service.
     base_mean_ms = baseline.mean_ms
-    mean_in_time_us = fault.mean_below_us(round(patience_ms * 1000))
+    mean_in_time_us = span.mean_below_us(round(patience_ms * 1000))
     # each user's cycle at the baseline is users / rate: its latency plus the generator's work between requests
     between_ms = max(0.0, 1000.0 * users / baseline.rps - base_mean_ms) if users and baseline.rps > 0 else 0.0
     cycle_ms = base_mean_ms + between_ms
@@ -555,7 +562,8 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
     # ... and never more than the requests really missing: when the users got more answers in time than the
     # baseline's rate promised (a fault that made answers faster, a machine that got quieter), none was lost
     deficit = min(expected - used - slack, expected - in_time)
-    lost = max(failed + late, round(deficit))
+    expected = baseline.rps * fault_seconds  # what the fault window itself would have served
+    lost = max(failed + late, min(round(deficit), round(expected)))
     lost_pct = min(100.0, 100.0 * lost / expected) if expected > 0 else 0.0
     error_pct = fault.error_rate * 100
     under_fault = [p for p in user_probes if timing.fault_start <= p.at < timing.fault_end]

@@ -211,3 +211,29 @@ def test_more_answers_than_the_baseline_promised_lose_nothing() -> None:
     assert result.impact.fault is not None and result.impact.baseline is not None
     assert result.impact.fault.throughput_rps > result.impact.baseline.throughput_rps
     assert result.impact.requests_lost == 0, result.explain()
+
+
+def test_requests_held_up_from_the_injection_on_are_time_used_not_lost() -> None:
+    """The injection takes 0.4 s (the baseline ends when it starts, the fault window when it is done). Each user's
+    first call into the fault waits 1.5 s (a timeout, then a fallback), the next ones are normal: every request
+    is answered in time, so none is lost, although the first calls were sent before the fault window began and
+    held the users for its first second."""
+    from pytest_blissful.grading.fmea import grade
+
+    injection, start, length = 7.6, 8.0, 4.0
+    recorder = Recorder(T0)
+    for user in range(USERS):
+        at, held = user * BASE_MS / 1000 / USERS, False
+        while at < END_S:
+            latency = BASE_MS / 1000
+            if injection <= at < start + length:
+                latency, held = (BASE_MS / 1000, True) if held else (1.5, True)
+            recorder.record("GET /hello", round(latency * 1e6), T0 + at, status=200)
+            at += latency
+    probes = [ProbeSample(at=T0 + tick / 10, path="/hello", ok=True, latency_ms=BASE_MS, status=200)
+              for tick in range(int(END_S * 10))]
+    timeline = recorder.flush().with_timing(duration_s=END_S)
+    timing = FmeaTiming(baseline_start=T0 + 0.5, fault_start=T0 + start, fault_end=T0 + start + length,
+                        observe_end=T0 + END_S, injection_start=T0 + injection)
+    result = grade(EXPECT, timing, timeline, probes, users=USERS)
+    assert result.impact.requests_lost == 0, result.explain()
