@@ -14,11 +14,15 @@ How an import becomes an edge (only edges to modules of the package are kept):
   the importer's own enclosing packages. ``pytest_blissful.chaos.probe`` importing ``pytest_blissful.grading.fmea``
   depends on ``pytest_blissful.grading`` too: whatever ``grading/__init__.py`` imports runs before ``fmea`` does.
   But ``pytest_blissful.stack.compose`` importing ``pytest_blissful.stack.model`` gets no edge to
-  ``pytest_blissful.stack``: Python initialises a module's own package before the module whatever it imports,
-  and counting that edge would make every package that re-exports its submodules (``stack/__init__.py``
+  ``pytest_blissful.stack``: Python has initialised a module's own package before the module runs, whatever it
+  imports, and counting that edge would make every package that re-exports its submodules (``stack/__init__.py``
   re-exports ``stack.model``) a "cycle" with each submodule that imports a sibling by its full name. A submodule
   that really needs its package's ``__init__`` (``from pytest_blissful.stack import Stack``) gets the explicit
   edge of the rule above, and a cycle through it is reported.
+
+Not seen: modules named in strings (``importlib.import_module(name)``, Chaos Toolkit providers in experiment
+files). ``stack/__init__.py`` loads its exports that way and names the same modules under ``TYPE_CHECKING``,
+so its edges are counted.
 
 Strongly connected components (Tarjan's algorithm; networkx is not a dependency of the project) with more than
 one module are cycles; a module importing itself is ignored.
