@@ -23,7 +23,7 @@ from typing import Any
 
 from pytest_blissful.config.loader import load_config
 from pytest_blissful.flows.fmea import Fmea
-from pytest_blissful.stack import kubernetes
+from pytest_blissful.stack import kubernetes_client, kubernetes_resources
 from pytest_blissful.stack.ledger import Ledger
 from pytest_blissful.stack.manager import StackManager
 
@@ -51,7 +51,7 @@ def _experiment(target: str) -> dict[str, Any]:
 class PodWatch(threading.Thread):
     """Wall-clock times of each pod of ``component``: deletion started, Ready turned True."""
 
-    def __init__(self, cluster: kubernetes.Cluster, namespace: str, component: str) -> None:
+    def __init__(self, cluster: kubernetes_client.Cluster, namespace: str, component: str) -> None:
         super().__init__(daemon=True)
         self.cluster, self.namespace, self.component = cluster, namespace, component
         self.deleted: dict[str, float] = {}
@@ -95,13 +95,13 @@ def main() -> None:
     started = time.monotonic()
     stack = manager.get()
     print(f"demo up on the real node and healthy in {time.monotonic() - started:.1f} s")
-    cluster = kubernetes.cluster_of(stack.kubernetes)
+    cluster = kubernetes_client.cluster_of(stack.kubernetes)
     try:
         for run in range(args.runs):
             watcher = PodWatch(cluster, str(stack.namespace), args.target)
             watcher.start()
             time.sleep(1)
-            before = kubernetes.pods_of(cluster, str(stack.namespace), args.target)
+            before = kubernetes_resources.pods_of(cluster, str(stack.namespace), args.target)
             result = Fmea(stack, config, work / f"run{run}").run("kill", fault_duration=3, users=5)
             time.sleep(2)
             watcher.stop()

@@ -13,7 +13,7 @@ from types import TracebackType
 
 import httpx
 
-from pytest_blissful.grading.fmea import ProbeSample
+from pytest_blissful.grading.probes import ProbeSample
 
 
 class SteadyStateProbe:

@@ -435,7 +435,8 @@ class DockerCanary:
         self.close()
 
     def close(self) -> None:
-        from pytest_blissful.stack.compose import StackError, compose_down
+        from pytest_blissful.stack.compose import compose_down
+        from pytest_blissful.stack.errors import StackError
         from pytest_blissful.stack.ledger import Ledger
 
         if self._load is not None and self._load.running:

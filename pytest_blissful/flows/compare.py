@@ -21,7 +21,8 @@ from pytest_blissful.config.schema import BlissfulConfig
 from pytest_blissful.flows.docker_stats import StatsSample, StatsSampler, per_block
 from pytest_blissful.flows.versions import ResolvedVersion, VersionError, override_file, resolve
 from pytest_blissful.grading.comparison import NOT_MEASURED, ComparisonResult, MetricSamples, compare
-from pytest_blissful.stack.compose import StackError, compose_down, compose_up, demo_compose_file
+from pytest_blissful.stack.compose import compose_down, compose_up, demo_compose_file
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
 from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger
 from pytest_blissful.stack.model import Stack

@@ -27,7 +27,8 @@ from pytest_blissful.grading.capabilities import (
     OverloadEvidence,
     ShutdownEvidence,
 )
-from pytest_blissful.grading.fmea import FmeaTiming, ProbeSample
+from pytest_blissful.grading.fmea import FmeaTiming
+from pytest_blissful.grading.probes import ProbeSample
 from pytest_blissful.metrics.timeline import Timeline
 
 FAULT_KINDS = ("latency", "hang", "down", "partial", "instance-stop", "instance-kill", "overload", "other")

@@ -23,13 +23,13 @@ from pytest_blissful.grading.capabilities import Finding, OverloadEvidence, Shut
 from pytest_blissful.grading.fmea import (
     FmeaResult,
     FmeaTiming,
-    ProbeSample,
     apply_findings,
     grade,
     latency_bound_ms,
     recovery_instant,
     usable_probes,
 )
+from pytest_blissful.grading.probes import ProbeSample
 from pytest_blissful.stack.model import Stack
 
 if TYPE_CHECKING:

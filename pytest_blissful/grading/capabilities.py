@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from pytest_blissful.grading.fmea import ProbeSample
+from pytest_blissful.grading.probes import ProbeSample
 
 Status = Literal["✅", "❌", "not shown"]
 SHOWN: Status = "✅"

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from pytest_blissful.grading.capabilities import FAILED, NOT_SHOWN, SHOWN, Finding
+from pytest_blissful.grading.probes import ProbeSample
 from pytest_blissful.metrics.timeline import Timeline, Window
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -61,19 +62,6 @@ DETECTION_TABLE: tuple[tuple[int, str], ...] = (
 )
 BASELINE_GUARD_MAX_S = 1.0  # the baseline ends this much (at most) before the injection: see baseline_guard_s
 CONFIRM_S = 1.5  # a second disturbed probe within this confirms a detection signal
-
-
-@dataclass(frozen=True)
-class ProbeSample:
-    """One steady-state probe request: when it was sent (epoch s), what came back."""
-
-    at: float
-    path: str
-    ok: bool
-    latency_ms: float
-    status: int | None = None
-    error: str | None = None
-    degraded: bool = False  # the answer carried the service's degraded mark (chaos.degraded_header)
 
 
 @dataclass(frozen=True)

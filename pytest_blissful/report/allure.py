@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from pytest_blissful.report.allure_hooks import SESSION_START_KEY
+from pytest_blissful._session import CONFIG_KEY, RUN_ID_KEY, SESSION_START_KEY
 from pytest_blissful.stages import STAGES
 
 if TYPE_CHECKING:
@@ -336,7 +336,6 @@ def _properties_escape(value: str) -> str:
 
 def environment_properties(config: pytest.Config, scorecard: Scorecard | None) -> str:
     from pytest_blissful import __version__
-    from pytest_blissful._session import CONFIG_KEY, RUN_ID_KEY
 
     values: dict[str, str] = {
         "blissful.version": __version__,
@@ -364,8 +363,6 @@ def environment_properties(config: pytest.Config, scorecard: Scorecard | None) -
 
 def executor_info(config: pytest.Config) -> dict[str, Any]:
     """Allure's executor.json: who ran this (GitHub Actions, Jenkins, or a local machine)."""
-    from pytest_blissful._session import RUN_ID_KEY
-
     env = os.environ
     if env.get("GITHUB_ACTIONS") == "true":
         server, repo = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_REPOSITORY", "")

@@ -18,7 +18,8 @@ An explicit ``--alluredir`` is kept as it is — so CI stages can accumulate int
 ``--clean-alluredir`` is given, which the controller then carries out once; workers never clean (allure-pytest's
 own per-process cleaning races under xdist).
 
-Only the standard library and pytest are imported here: this module loads in every session.
+Only the standard library, pytest and the session-state leaf ``_session`` (which the plugin loads anyway) are
+imported here: this module loads in every session.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_blissful._session import SESSION_START_KEY, config_location, report_dir, uses_plugin
+
 ALLURE_RESULTS = "allure-results"
-SESSION_START_KEY = pytest.StashKey[float]()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -43,8 +45,6 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if not option.allure_report_dir:
         if _another_session_records() or not is_blissful_session(config):
             return
-        from pytest_blissful._session import report_dir
-
         option.allure_report_dir = str(report_dir(config) / ALLURE_RESULTS)
         clean = True
     if clean:
@@ -83,8 +83,6 @@ def _another_session_records() -> bool:
 
 
 def is_blissful_session(config: pytest.Config) -> bool:
-    from pytest_blissful._session import config_location
-
     try:
         path, _ = config_location(config)
     except pytest.UsageError:
@@ -112,8 +110,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    from pytest_blissful._session import uses_plugin
-
     if not (uses_plugin(item) or (_has_stage(item) and is_blissful_session(item.config))):
         return  # another plugin's or the user's own test: no labels of ours on its result
     from pytest_blissful.report.allure import apply_labels  # not at import: this module loads in every session

@@ -9,12 +9,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_blissful.stack.compose import StackError
+    from pytest_blissful.stack.errors import StackError
     from pytest_blissful.stack.health import TargetUnreachable
     from pytest_blissful.stack.model import ServiceHandle, Stack
 
 _EXPORTS = {
-    "StackError": "pytest_blissful.stack.compose",
+    "StackError": "pytest_blissful.stack.errors",
     "TargetUnreachable": "pytest_blissful.stack.health",
     "ServiceHandle": "pytest_blissful.stack.model",
     "Stack": "pytest_blissful.stack.model",

@@ -11,15 +11,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pytest_blissful._docker import DockerError, compose_args, docker, parse_json_objects
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.model import ServiceHandle, Stack
 
 _SETUP_HINT = ("build or pull them first (`docker compose build` / `docker compose pull`; in a checkout of "
                "pytest-blissful on an offline machine, ./scripts/setup.sh builds the demo's)")
 _LOOPBACK = ("127.0.0.1", "0.0.0.0", "::", "")
-
-
-class StackError(Exception):
-    """The stack could not be brought up or down; the message says which step and why."""
 
 
 def demo_compose_file() -> Path:

@@ -9,6 +9,9 @@ port-forward on 127.0.0.1, and removed on every exit path.
 - ``down``: stop the port-forwards, delete the namespace (or, in a namespace we did not create, the objects we
   applied) and wait until it is gone; a namespace stuck terminating is an error naming what blocks it.
 - ``reap``: the same for a ledger entry whose run was killed.
+
+Reading what is in the namespace (an object's readiness, the pods behind a name, their logs) is
+``stack.kubernetes_resources``; connecting is ``stack.kubernetes_client``.
 """
 
 from __future__ import annotations
@@ -19,12 +22,21 @@ from pathlib import Path
 from typing import Any
 
 from pytest_blissful.config import BlissfulConfig
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
-from pytest_blissful.stack.kubernetes_client import Cluster, api_message, connect, kubectl, resolve_kubeconfig
+from pytest_blissful.stack.kubernetes_client import (
+    Cluster,
+    api_message,
+    cluster_of,
+    connect,
+    dynamic_client,
+    kubectl,
+    resolve_kubeconfig,
+)
 from pytest_blissful.stack.kubernetes_forward import free_port, is_forwarder, start_forward, stop_forward
 from pytest_blissful.stack.kubernetes_manifests import MANAGED_BY, RUN_LABEL, Manifest, labelled, load_manifests
-from pytest_blissful.stack.kubernetes_ready import ResourceStatus, image_error, pod_problem, readiness
+from pytest_blissful.stack.kubernetes_ready import ResourceStatus, image_error, pod_problem
+from pytest_blissful.stack.kubernetes_resources import status
 from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger
 from pytest_blissful.stack.model import ServiceHandle, Stack
 
@@ -111,12 +123,6 @@ def _ref_of(manifest: Manifest) -> dict[str, str]:
     return {"apiVersion": manifest.api_version, "kind": manifest.kind, "name": manifest.name}
 
 
-def _dynamic(cluster: Cluster) -> Any:
-    from kubernetes.dynamic import DynamicClient
-
-    return DynamicClient(cluster.api)
-
-
 def ensure_namespace(cluster: Cluster, namespace: str, run_id: str, timeout_s: float,
                      before_create: Callable[[], None] | None = None) -> bool:
     """Make sure ``namespace`` exists (one still terminating is waited for); return True when it was created
@@ -153,7 +159,7 @@ def apply(cluster: Cluster, manifests: list[Manifest], namespace: str, run_id: s
     from kubernetes.client.rest import ApiException
     from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-    dynamic = _dynamic(cluster)
+    dynamic = dynamic_client(cluster)
     for manifest in manifests:
         try:
             resource = dynamic.resources.get(api_version=manifest.api_version, kind=manifest.kind)
@@ -221,106 +227,7 @@ def _service_ports(cluster: Cluster, namespace: str, service: str) -> list[int]:
     return [int(port.port) for port in found.spec.ports or []]
 
 
-# --- status, logs --------------------------------------------------------------------------------------------------
-
-_KINDS = {
-    "deployment": ("apps/v1", "Deployment"), "deploy": ("apps/v1", "Deployment"),
-    "statefulset": ("apps/v1", "StatefulSet"), "sts": ("apps/v1", "StatefulSet"),
-    "daemonset": ("apps/v1", "DaemonSet"), "ds": ("apps/v1", "DaemonSet"),
-    "replicaset": ("apps/v1", "ReplicaSet"), "rs": ("apps/v1", "ReplicaSet"),
-    "pod": ("v1", "Pod"), "po": ("v1", "Pod"), "service": ("v1", "Service"), "svc": ("v1", "Service"),
-    "job": ("batch/v1", "Job"), "configmap": ("v1", "ConfigMap"), "cm": ("v1", "ConfigMap"),
-    "secret": ("v1", "Secret"), "persistentvolumeclaim": ("v1", "PersistentVolumeClaim"),
-    "pvc": ("v1", "PersistentVolumeClaim"), "rollout": ("argoproj.io/v1alpha1", "Rollout"),
-    "ingress": ("networking.k8s.io/v1", "Ingress"), "serviceaccount": ("v1", "ServiceAccount"),
-}
-
-
-def status(cluster: Cluster, namespace: str, ref: str, api_version: str | None = None) -> ResourceStatus:
-    """Readiness of ``kind/name`` (e.g. ``deployment/api``) in ``namespace``."""
-    from kubernetes.client.rest import ApiException
-    from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
-
-    kind_part, _, name = ref.partition("/")
-    if not name:
-        raise ValueError(f"resource {ref!r}: use KIND/NAME, e.g. deployment/api")
-    known = _KINDS.get(kind_part.lower())
-    version, kind = (api_version or known[0], known[1]) if known else (api_version, kind_part)
-    dynamic = _dynamic(cluster)
-    try:
-        resource = dynamic.resources.get(api_version=version, kind=kind) if version else \
-            dynamic.resources.get(kind=kind)
-        obj = resource.get(name=name, namespace=namespace if resource.namespaced else None).to_dict()
-    except (NotFoundError, ResourceNotFoundError):
-        return ResourceStatus(ref=ref, exists=False, ready=False, reason=f"not found in namespace {namespace}")
-    except ApiException as exc:
-        return ResourceStatus(ref=ref, exists=False, ready=False, reason=api_message(exc))
-    endpoints = _ready_endpoints(cluster, namespace, name) if kind == "Service" else None
-    ready, reason = readiness(obj, endpoints)
-    return ResourceStatus(ref=ref, exists=True, ready=ready, reason=reason)
-
-
-def _ready_endpoints(cluster: Cluster, namespace: str, service: str) -> int:
-    from kubernetes import client
-
-    slices = client.DiscoveryV1Api(cluster.api).list_namespaced_endpoint_slice(
-        namespace, label_selector=f"kubernetes.io/service-name={service}")
-    return sum(1 for s in slices.items for e in (s.endpoints or []) if e.conditions is None or e.conditions.ready)
-
-
-def pods_of(cluster: Cluster, namespace: str, name: str) -> list[str]:
-    """Pod names behind ``name``: a Service's selector, a workload's selector, else a pod of that name."""
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
-    core, apps = client.CoreV1Api(cluster.api), client.AppsV1Api(cluster.api)
-    selector: dict[str, str] | None = None
-    readers: list[Callable[[], dict[str, str] | None]] = [
-        lambda: core.read_namespaced_service(name, namespace).spec.selector,
-        lambda: apps.read_namespaced_deployment(name, namespace).spec.selector.match_labels,
-        lambda: apps.read_namespaced_stateful_set(name, namespace).spec.selector.match_labels,
-    ]
-    for read in readers:
-        try:
-            selector = read()
-            break
-        except ApiException as exc:
-            if exc.status != 404:
-                raise StackError(f"reading {name} in {namespace}: {api_message(exc)}") from None
-    if not selector:
-        return [name]
-    labels = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    pods = core.list_namespaced_pod(namespace, label_selector=labels).items
-    return sorted(p.metadata.name for p in pods if p.metadata.deletion_timestamp is None)
-
-
-def logs(cluster: Cluster, namespace: str, name: str, tail: int | None = None) -> str:
-    """Logs of every container of every pod behind ``name`` (Service, Deployment, StatefulSet or pod)."""
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
-    core = client.CoreV1Api(cluster.api)
-    chunks = []
-    for pod in pods_of(cluster, namespace, name):
-        try:
-            spec = core.read_namespaced_pod(pod, namespace).spec
-            for container in spec.containers:
-                kwargs: dict[str, Any] = {"container": container.name}
-                if tail is not None:
-                    kwargs["tail_lines"] = tail
-                chunks.append(core.read_namespaced_pod_log(pod, namespace, **kwargs))
-        except ApiException as exc:
-            raise StackError(f"logs of pod {pod} in namespace {namespace}: {api_message(exc)}") from None
-    if not chunks:
-        raise StackError(f"no pods behind {name!r} in namespace {namespace}")
-    return "".join(chunks)
-
-
 # --- down ----------------------------------------------------------------------------------------------------------
-
-def cluster_of(details: dict[str, Any]) -> Cluster:
-    return connect(Path(details["kubeconfig"]), details.get("context"))
-
 
 def down(details: dict[str, Any], timeout_s: float = 60.0, progress: Progress | None = None) -> None:
     """Remove what ``up`` made (``details``: a ledger entry or ``Stack.kubernetes``); raise StackError when the
@@ -385,7 +292,7 @@ def _delete_applied(cluster: Cluster, details: dict[str, Any], namespace: str) -
     from kubernetes.client.rest import ApiException
     from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
-    dynamic = _dynamic(cluster)
+    dynamic = dynamic_client(cluster)
     for ref in reversed(details.get("applied", [])):
         try:
             resource = dynamic.resources.get(api_version=ref["apiVersion"], kind=ref["kind"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 
 SETUP_HINT = "the local cluster is started by ./scripts/setup.sh kubernetes (docs/kubernetes.md)"
 
@@ -121,6 +121,18 @@ def connect(kubeconfig: Path, context: str | None, timeout_s: float = 10.0) -> C
         raise StackError(f"Kubernetes cluster at {server} does not know the credentials of {where} "
                          f"(authenticated as {user or 'nobody'}): unauthorised")
     return Cluster(kubeconfig=str(kubeconfig), context=context, server=server, user=user, api=api)
+
+
+def cluster_of(details: dict[str, Any]) -> Cluster:
+    """Connect to the cluster of a Kubernetes stack (``Stack.kubernetes`` or its ledger entry)."""
+    return connect(Path(details["kubeconfig"]), details.get("context"))
+
+
+def dynamic_client(cluster: Cluster) -> Any:
+    """The kubernetes package's ``DynamicClient``: objects of any kind by apiVersion and kind."""
+    from kubernetes.dynamic import DynamicClient
+
+    return DynamicClient(cluster.api)
 
 
 def _root_cause(exc: BaseException) -> str:

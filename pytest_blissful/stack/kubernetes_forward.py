@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 
 MAX_RESTARTS = 100_000  # a bound on the loop; the owner's lifetime is the real one
 # supervisors started by this process: kept referenced so that Popen does not warn "still running" when

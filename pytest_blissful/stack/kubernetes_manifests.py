@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 RUN_LABEL = "blissful.io/run-id"

@@ -16,7 +16,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_blissful.config import BlissfulConfig
-from pytest_blissful.stack.compose import StackError, compose_down, compose_up, demo_compose_file
+from pytest_blissful.stack.compose import compose_down, compose_up, demo_compose_file
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
 from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger, state_file, traffic_lock_file
 from pytest_blissful.stack.model import Stack

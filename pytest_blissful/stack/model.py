@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pytest_blissful.stack import kubernetes_client, kubernetes_resources
+from pytest_blissful.stack.kubernetes_client import Cluster
+from pytest_blissful.stack.kubernetes_ready import ResourceStatus
+
 
 @dataclass(frozen=True)
 class ServiceHandle:
@@ -42,19 +46,15 @@ class Stack:
         """The Kubernetes namespace of a ``kubernetes`` stack."""
         return self.kubernetes.get("namespace")
 
-    def resource(self, ref: str) -> Any:
+    def resource(self, ref: str) -> ResourceStatus:
         """Readiness of a Kubernetes object of this stack: ``stack.resource("deployment/api").ready``
         (also ``.exists``, ``.reason``, ``.explain()``)."""
-        from pytest_blissful.stack import kubernetes
+        return kubernetes_resources.status(self._cluster(), str(self.namespace), ref)
 
-        return kubernetes.status(self._cluster(), str(self.namespace), ref)
-
-    def _cluster(self) -> Any:
+    def _cluster(self) -> Cluster:
         if self.kind != "kubernetes":
             raise RuntimeError(f"stack {self.name!r} is a {self.kind} stack, not a Kubernetes one")
-        from pytest_blissful.stack import kubernetes
-
-        return kubernetes.cluster_of(self.kubernetes)
+        return kubernetes_client.cluster_of(self.kubernetes)
 
     def service(self, name: str) -> tuple[ServiceHandle, ...]:
         """All replicas (containers) of a compose service."""
@@ -72,9 +72,7 @@ class Stack:
         """Combined stdout+stderr of every replica of ``service`` (Kubernetes: every pod behind the Service or
         workload of that name, read through the API)."""
         if self.kind == "kubernetes":
-            from pytest_blissful.stack import kubernetes
-
-            return kubernetes.logs(self._cluster(), str(self.namespace), service, tail)
+            return kubernetes_resources.logs(self._cluster(), str(self.namespace), service, tail)
         if self.kind != "compose" or self.project is None:
             raise RuntimeError(f"stack {self.name!r} is an external target: its logs are not reachable from here")
         self.service(service)

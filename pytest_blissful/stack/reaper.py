@@ -18,7 +18,7 @@ def reap_orphans(ledger: Ledger | None = None, progress: Progress | None = None)
     for project, entry in ledger.orphans(LEDGER_KIND).items():
         if entry.get("target") == "kubernetes":
             from pytest_blissful.stack import kubernetes
-            from pytest_blissful.stack.compose import StackError
+            from pytest_blissful.stack.errors import StackError
 
             try:
                 kubernetes.reap(entry, progress)

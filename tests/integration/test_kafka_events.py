@@ -27,7 +27,7 @@ import pytest
 
 from pytest_blissful.chaos.actions import toxiproxy
 from pytest_blissful.config.schema import DEMO_CHAOS_TARGETS, BlissfulConfig, StackConfig
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.ledger import Ledger
 from pytest_blissful.stack.manager import StackManager
 from pytest_blissful.stack.model import Stack

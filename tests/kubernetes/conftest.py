@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.kubernetes_client import Cluster, connect, local_kubeconfig
 
 KWOK_PLACEMENT = {

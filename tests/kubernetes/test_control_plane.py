@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from pytest_blissful.chaos.errors import ChaosRefused
-from pytest_blissful.stack import kubernetes
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack import kubernetes, kubernetes_resources
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.kubernetes_client import Cluster, connect, local_kubeconfig
 from pytest_blissful.stack.kubernetes_manifests import RUN_LABEL, load_manifests
 from pytest_blissful.stack.ledger import LEDGER_KIND, Ledger
@@ -50,11 +50,11 @@ def test_apply_waits_until_ready_and_reports_status(cluster: Cluster, namespace:
     elapsed = time.monotonic() - started
     print(f"2 pods on the kwok node ready {elapsed:.2f} s after the apply")
 
-    web = kubernetes.status(cluster, namespace, "deployment/web")
+    web = kubernetes_resources.status(cluster, namespace, "deployment/web")
     assert web.exists and web.ready, web.explain()
     assert "2/2" in web.reason
-    assert kubernetes.status(cluster, namespace, "service/web").ready  # 2 ready endpoints
-    missing = kubernetes.status(cluster, namespace, "deployment/nope")
+    assert kubernetes_resources.status(cluster, namespace, "service/web").ready  # 2 ready endpoints
+    missing = kubernetes_resources.status(cluster, namespace, "deployment/nope")
     assert not missing.exists and not missing.ready and "not found" in missing.reason
     from kubernetes import client
 
@@ -71,7 +71,7 @@ def test_kustomize_directory_is_built(cluster: Cluster, namespace: str, run_id: 
     assert [m.ref for m in manifests] == ["deployment/shop-api"]
     kubernetes.apply(cluster, manifests, namespace, run_id)
     kubernetes.wait_ready(cluster, manifests, namespace, timeout_s=30)
-    assert kubernetes.status(cluster, namespace, "deployment/shop-api").ready
+    assert kubernetes_resources.status(cluster, namespace, "deployment/shop-api").ready
 
 
 def test_rejected_manifest_names_file_and_message(cluster: Cluster, namespace: str, run_id: str,
@@ -206,5 +206,5 @@ def test_rollout_is_ready_when_argo_reports_it_healthy(cluster: Cluster, namespa
     manifests = load_manifests([write_manifests(rollout, name="rollout.yaml")])
     kubernetes.apply(cluster, manifests, namespace, run_id)
     kubernetes.wait_ready(cluster, manifests, namespace, timeout_s=60)  # the real Argo Rollouts controller
-    status = kubernetes.status(cluster, namespace, "rollout/shop")
+    status = kubernetes_resources.status(cluster, namespace, "rollout/shop")
     assert status.ready and status.reason.startswith("phase Healthy"), status.explain()

@@ -18,8 +18,8 @@ import pytest
 
 from pytest_blissful.config import BlissfulConfig
 from pytest_blissful.config.loader import load_config
-from pytest_blissful.stack import kubernetes
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack import kubernetes, kubernetes_resources
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.kubernetes_client import Cluster
 from pytest_blissful.stack.kubernetes_manifests import load_manifests
 from pytest_blissful.stack.ledger import Ledger
@@ -108,13 +108,13 @@ def test_pod_kill_is_graded_on_the_real_node(demo: Demo, tmp_path: Path) -> None
 
     namespace = str(demo.stack.namespace)
     fmea = Fmea(demo.stack, demo.config, tmp_path, progress=print)
-    result, before = _graded(fmea, "pod-kill", lambda: kubernetes.pods_of(demo.cluster, namespace, "app1"))
+    result, before = _graded(fmea, "pod-kill", lambda: kubernetes_resources.pods_of(demo.cluster, namespace, "app1"))
     run = fmea.runs[-1]
     print(result.reason, f"detection={result.detection_s} recovery={result.recovery_s}")
 
     killed = _kill_output(run.chaos.journal_path)
     assert killed["pods"] == before  # the one app1 pod, really deleted...
-    after = kubernetes.pods_of(demo.cluster, namespace, "app1")
+    after = kubernetes_resources.pods_of(demo.cluster, namespace, "app1")
     assert len(after) == 1 and after[0] not in before  # ...and replaced by its Deployment
     assert demo.stack.resource("deployment/app1").ready
     assert result.verdict in ("pass", "fail"), result.reason  # graded, not inconclusive

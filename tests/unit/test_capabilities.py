@@ -29,7 +29,7 @@ from pytest_blissful.grading.capabilities import (
     judge_retries,
     judge_timeouts,
 )
-from pytest_blissful.grading.fmea import ProbeSample
+from pytest_blissful.grading.probes import ProbeSample
 
 T0 = 1_700_000_000.0
 FAST = Figures(requests=200, p50_ms=3, p95_ms=6, p99_ms=9, rps=50, statuses={200: 200})

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_blissful.grading.fmea import FmeaExpectation, FmeaTiming, ProbeSample, grade
+from pytest_blissful.grading.fmea import FmeaExpectation, FmeaTiming, grade
+from pytest_blissful.grading.probes import ProbeSample
 from pytest_blissful.metrics.timeline import Recorder, Timeline
 
 T0 = 1_700_000_000.0

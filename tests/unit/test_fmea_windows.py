@@ -12,7 +12,8 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from pytest_blissful.grading.fmea import FmeaExpectation, FmeaTiming, ProbeSample, grade
+from pytest_blissful.grading.fmea import FmeaExpectation, FmeaTiming, grade
+from pytest_blissful.grading.probes import ProbeSample
 from pytest_blissful.metrics.timeline import Recorder, Timeline
 
 T0 = 1_700_000_000.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.kubernetes_forward import _STARTED, free_port, is_forwarder, start_forward, stop_forward
 
 FAKE_KUBECTL = """#!{python}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack.errors import StackError
 from pytest_blissful.stack.kubernetes_manifests import RUN_LABEL, labelled, load_manifests
 from pytest_blissful.stack.kubernetes_ready import image_error, pod_problem, readiness
 

@@ -27,6 +27,7 @@ from typing import Any
 import pytest_blissful.chaos.safety as safety
 from pytest_blissful.chaos.errors import ChaosError, ChaosRefused
 from pytest_blissful.chaos.targets import stack_from
+from pytest_blissful.stack import kubernetes_client, kubernetes_resources
 from pytest_blissful.stack.model import Stack
 
 Configuration = dict[str, Any] | None
@@ -76,9 +77,7 @@ def _selector(stack: Stack, target: str) -> str:
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
-    from pytest_blissful.stack import kubernetes
-
-    cluster = kubernetes.cluster_of(stack.kubernetes)
+    cluster = kubernetes_client.cluster_of(stack.kubernetes)
     namespace = str(stack.namespace)
     core, apps = client.CoreV1Api(cluster.api), client.AppsV1Api(cluster.api)
     readers: list[tuple[str, Callable[[], Any]]] = [
@@ -124,10 +123,8 @@ def pod_states(pods: list[str], configuration: Configuration = None) -> dict[str
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    from pytest_blissful.stack import kubernetes
-
     stack = _stack(configuration)
-    core = client.CoreV1Api(kubernetes.cluster_of(stack.kubernetes).api)
+    core = client.CoreV1Api(kubernetes_client.cluster_of(stack.kubernetes).api)
     states: dict[str, str] = {}
     for name in pods:
         try:
@@ -145,13 +142,11 @@ def pods_ready(target: str, configuration: Configuration = None) -> bool:
     """Probe: is the workload ``target`` ready (every replica available)?"""
     from kubernetes import client
 
-    from pytest_blissful.stack import kubernetes
-
     stack = _stack(configuration)
-    cluster = kubernetes.cluster_of(stack.kubernetes)
+    cluster = kubernetes_client.cluster_of(stack.kubernetes)
     namespace = str(stack.namespace)
     for kind in ("deployment", "statefulset"):
-        status = kubernetes.status(cluster, namespace, f"{kind}/{target}")
+        status = kubernetes_resources.status(cluster, namespace, f"{kind}/{target}")
         if status.exists:
             break
     else:
