@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest_blissful.chaos._docker as _docker
+import pytest_blissful.chaos.toxiproxy_client as toxiproxy_client
 from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.stack.ledger import Ledger, _alive, on_this_host
 
@@ -193,15 +194,11 @@ def _remove_stress(key: str, entry: Mapping[str, Any]) -> None:
 
 
 def _remove_toxic(key: str, entry: Mapping[str, Any]) -> None:
-    from pytest_blissful.chaos.actions import toxiproxy
-
-    toxiproxy.delete_toxic_at(str(entry["api"]), str(entry["proxy"]), str(entry["toxic"]))
+    toxiproxy_client.delete_toxic_at(str(entry["api"]), str(entry["proxy"]), str(entry["toxic"]))
 
 
 def _remove_proxy_disabled(key: str, entry: Mapping[str, Any]) -> None:
-    from pytest_blissful.chaos.actions import toxiproxy
-
-    toxiproxy.set_proxy_enabled_at(str(entry["api"]), str(entry["proxy"]), True)
+    toxiproxy_client.set_proxy_enabled_at(str(entry["api"]), str(entry["proxy"]), True)
 
 
 _ORDER = {"pause": 0, "stopped": 1, "proxy-disabled": 2, "toxic": 3, "iptables": 4, "qdisc": 5, "stress": 6}
