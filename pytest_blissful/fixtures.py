@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -183,19 +183,31 @@ def scorecard(blissful_config: BlissfulConfig) -> ScorecardSoFar:
 
 
 @pytest.fixture
-def chaos_experiment(stack: Stack, pytestconfig: pytest.Config) -> Callable[..., ChaosResult]:
+def chaos_experiment(stack: Stack, blissful_config: BlissfulConfig,
+                     pytestconfig: pytest.Config) -> Callable[..., ChaosResult]:
     """Run your own Chaos Toolkit experiment (file path or dict) against the stack: ``chaos_experiment(path)``.
 
     Rollbacks always run, activity timeouts are enforced, and a steady state already broken before the fault,
     a failed action or a dry run is *inconclusive*, never a pass. Configuration keys bound for the experiment:
-    ``blissful_base_url``, ``blissful_toxiproxy_url``, ``blissful_project``, ``blissful_stack``.
+    ``blissful_base_url``, ``blissful_project``, ``blissful_stack``, and, as for ``fmea`` scenarios,
+    ``blissful_toxiproxy_url`` (``chaos.toxiproxy``, else the service publishing 8474) and
+    ``blissful_helper_image`` (``chaos.helper_image``); keyword arguments override them. Experiments and load
+    tests against one stack take turns, also across xdist workers.
     """
     from pytest_blissful._session import report_dir
-    from pytest_blissful.chaos.runner import run_experiment
+    from pytest_blissful.chaos.runner import load, run_experiment
+    from pytest_blissful.chaos.scenarios import ScenarioError, experiment_configuration
 
     def run(experiment: object, **configuration: object) -> ChaosResult:
-        return run_experiment(experiment, stack=stack, report_dir=report_dir(pytestconfig),  # type: ignore[arg-type]
-                              configuration=configuration or None,
-                              allow_remote=pytestconfig.getoption("blissful_allow_chaos"))
+        loaded = load(experiment)  # type: ignore[arg-type]  # chaoslib's validation errors name the file
+        what = "the experiment" if isinstance(experiment, Mapping) else f"experiment {experiment}"
+        try:
+            bound = experiment_configuration(loaded, blissful_config, stack, what, given=configuration)
+        except ScenarioError as exc:
+            pytest.fail(f"blissful: chaos_experiment: {exc}", pytrace=False)
+        with _traffic_lock(stack.base_url):
+            return run_experiment(experiment, stack=stack, report_dir=report_dir(pytestconfig),  # type: ignore[arg-type]
+                                  configuration={**bound, **configuration} or None,
+                                  allow_remote=pytestconfig.getoption("blissful_allow_chaos"))
 
     return run

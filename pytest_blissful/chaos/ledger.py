@@ -1,9 +1,10 @@
 """The fault ledger: every fault is written down *before* it is injected, and crossed out after removal.
 
-An entry holds what it takes to remove the fault without the experiment that injected it (container id and
-rule tag, Toxiproxy API and toxic name, ...). So faults never outlive a run: the runner removes its run's
-leftovers after every experiment (pass, fail, exception, Ctrl-C), the plugin removes everything of its process
-at session end (``remove_all_faults``), and the next session removes a SIGKILLed run's (``remove_orphan_faults``).
+An entry holds what it takes to remove the fault without the experiment that injected it (container id, rule
+tag and the helper image of network faults, Toxiproxy API and toxic name, ...). So faults never outlive a run:
+the runner removes its run's leftovers after every experiment (pass, fail, exception, Ctrl-C), the plugin removes
+everything of its process at session end (``remove_all_faults``), and the next session removes a SIGKILLed run's
+(``remove_orphan_faults``).
 Entries live in the stack ledger's file (kind ``"fault"``).
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest_blissful.chaos._docker as _docker
+import pytest_blissful.chaos.toxiproxy_client as toxiproxy_client
 from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.stack.ledger import Ledger, _alive, on_this_host
 
@@ -149,6 +151,20 @@ def stress_removal_script(marker: str, pid: int | None) -> str:
             f"left=$({find}); [ -z \"$left\" ] || {{ echo \"still running: $left\"; exit 1; }}")
 
 
+def _helper_image(entry: Mapping[str, Any]) -> str | None:
+    """The image the fault was injected with (its run's ``chaos.helper_image``), so that a killed run's faults are
+    removed with an image known to work here. Entries without one (written by older versions), or whose image is
+    gone since, get the current one (``$BLISSFUL_HELPER_IMAGE``, else the default)."""
+    image = entry.get("helper_image")
+    if not image:
+        return None
+    try:
+        _docker.ensure_image(str(image))
+    except ChaosError:
+        return None
+    return str(image)
+
+
 def _gone(container_id: str) -> bool:
     return _docker.state(container_id) is None
 
@@ -157,14 +173,14 @@ def _remove_iptables(key: str, entry: Mapping[str, Any]) -> None:
     container_id = str(entry["container_id"])
     if _gone(container_id) or _docker.state(container_id) != "running":
         return  # no container, no namespace, no rule (a stopped container's netns is gone too)
-    _docker.in_netns(container_id, iptables_removal_script(str(entry.get("tag", key))))
+    _docker.in_netns(container_id, iptables_removal_script(str(entry.get("tag", key))), image=_helper_image(entry))
 
 
 def _remove_qdisc(key: str, entry: Mapping[str, Any]) -> None:
     container_id = str(entry["container_id"])
     if _docker.state(container_id) != "running":
         return
-    _docker.in_netns(container_id, qdisc_removal_script(str(entry["handle"])))
+    _docker.in_netns(container_id, qdisc_removal_script(str(entry["handle"])), image=_helper_image(entry))
 
 
 def _remove_pause(key: str, entry: Mapping[str, Any]) -> None:
@@ -193,15 +209,11 @@ def _remove_stress(key: str, entry: Mapping[str, Any]) -> None:
 
 
 def _remove_toxic(key: str, entry: Mapping[str, Any]) -> None:
-    from pytest_blissful.chaos.actions import toxiproxy
-
-    toxiproxy.delete_toxic_at(str(entry["api"]), str(entry["proxy"]), str(entry["toxic"]))
+    toxiproxy_client.delete_toxic_at(str(entry["api"]), str(entry["proxy"]), str(entry["toxic"]))
 
 
 def _remove_proxy_disabled(key: str, entry: Mapping[str, Any]) -> None:
-    from pytest_blissful.chaos.actions import toxiproxy
-
-    toxiproxy.set_proxy_enabled_at(str(entry["api"]), str(entry["proxy"]), True)
+    toxiproxy_client.set_proxy_enabled_at(str(entry["api"]), str(entry["proxy"]), True)
 
 
 _ORDER = {"pause": 0, "stopped": 1, "proxy-disabled": 2, "toxic": 3, "iptables": 4, "qdisc": 5, "stress": 6}

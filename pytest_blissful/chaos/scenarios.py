@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -161,15 +162,23 @@ def load_scenario(name: str, config: BlissfulConfig) -> Scenario:
 
 
 def scenario_configuration(scenario: Scenario, config: BlissfulConfig, stack: Stack | None) -> dict[str, Any]:
-    """What the FMEA flow binds into the experiment's configuration besides ``chaos.targets``: Toxiproxy's API
-    (``chaos.toxiproxy``, else the one service publishing 8474; required only when the experiment uses Toxiproxy
-    actions) and the helper image for network faults (``chaos.helper_image``)."""
+    """What the FMEA flow binds into a scenario's configuration besides ``chaos.targets``: see
+    :func:`experiment_configuration`."""
+    return experiment_configuration(scenario.experiment, config, stack, f"scenario {scenario.name!r}")
+
+
+def experiment_configuration(experiment: Mapping[str, Any], config: BlissfulConfig, stack: Stack | None,
+                             what: str = "the experiment", given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The configuration blissful.yaml binds into any experiment run against ``stack`` (the FMEA flow's scenarios
+    and the ``chaos_experiment`` fixture's alike): Toxiproxy's API (``chaos.toxiproxy``, else the one service
+    publishing 8474; required only when the experiment uses Toxiproxy actions and ``given`` names no API) and
+    the helper image for network faults (``chaos.helper_image``)."""
     from pytest_blissful.chaos.targets import toxiproxy_api
 
     bound: dict[str, Any] = {}
     setting = config.chaos.toxiproxy
-    uses_toxiproxy = _TOXIPROXY_MODULE in json.dumps(scenario.experiment)
-    if setting is not None or uses_toxiproxy:
+    uses_toxiproxy = _TOXIPROXY_MODULE in json.dumps(experiment, default=str)
+    if setting is not None or (uses_toxiproxy and TOXIPROXY_URL_KEY not in (given or {})):
         try:
             bound[TOXIPROXY_URL_KEY] = toxiproxy_api(
                 stack, service=setting.service if setting else None, port=setting.port if setting else 8474,
@@ -178,7 +187,7 @@ def scenario_configuration(scenario: Scenario, config: BlissfulConfig, stack: St
             # without the setting, the Toxiproxy actions may still fall back to $BLISSFUL_TOXIPROXY_URL
             if setting is not None or not os.environ.get(TOXIPROXY_URL_ENV):
                 where = f" ({config.source})" if config.source else ""
-                raise ScenarioError(f"scenario {scenario.name!r} needs Toxiproxy{where}: {exc}") from None
+                raise ScenarioError(f"{what} needs Toxiproxy{where}: {exc}") from None
     if config.chaos.helper_image:
         bound[HELPER_IMAGE_KEY] = config.chaos.helper_image
     return bound

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Step: actionlint (the GitHub Actions workflow linter, a Go module) in .cache/bin, for the test that lints
-# .github/workflows/*.yml. Built with `go install` from the Go module proxy; skipped when the binary of the
-# wanted version is there. Without a Go toolchain it tries Debian's golang-go, then fails with the reason.
+# Step: actionlint (the GitHub Actions workflow linter, a Go module) in .cache/bin, for the tests that lint
+# the example workflow docs/ci/blissful.yml. Built with `go install` from the Go module proxy; skipped when the
+# binary of the wanted version is there. Without a Go toolchain it tries Debian's golang-go, then fails with the reason.
 STEP_NAME=actionlint
 source "$(dirname "$0")/lib.sh"
 VERSION="${BLISSFUL_ACTIONLINT_VERSION:-1.7.12}"

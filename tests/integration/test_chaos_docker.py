@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from pytest_blissful.chaos import ChaosError, ChaosRefused, NetemUnsupported
 from pytest_blissful.chaos.actions import docker as d
-from pytest_blissful.chaos.ledger import FaultLedger
+from pytest_blissful.chaos.ledger import FaultLedger, remove_orphan_faults
 from pytest_blissful.stack.model import ServiceHandle, Stack
-from tests.integration.conftest import start_container
+from tests.integration.conftest import IMAGE, start_container
 
 pytestmark = pytest.mark.usefixtures("isolated_state")
 
@@ -213,3 +218,51 @@ def test_a_container_that_is_not_ours_is_refused(network: str) -> None:
     assert FaultLedger().faults() == {}
     d.pause_container(stranger, configuration={"blissful_allow_remote": True})
     d.unpause_container(stranger, configuration={"blissful_allow_remote": True})
+
+
+INJECT_WITH_HELPER_AND_HANG = """
+import sys, time
+from pytest_blissful.chaos.actions import docker as d
+cfg = {"blissful_helper_image": sys.argv[2]}
+d.add_packet_loss(sys.argv[1], 0.5, configuration=cfg)
+d.add_bandwidth_limit(sys.argv[1], configuration=cfg)
+print("injected", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def helper_tag() -> Iterator[str]:
+    """The base image under a second, non-default tag (``chaos.helper_image`` of a user's run); untagged after."""
+    tag = f"blissful-test/netfault-helper:{uuid.uuid4().hex[:8]}"
+    subprocess.run(["docker", "tag", IMAGE, tag], check=True, capture_output=True, timeout=60)
+    try:
+        yield tag
+    finally:
+        subprocess.run(["docker", "rmi", tag], check=False, capture_output=True, timeout=60)  # the tag only
+
+
+def test_a_killed_runs_network_faults_are_removed_with_the_helper_image_they_were_injected_with(
+        network: str, helper_tag: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run with ``chaos.helper_image`` set is SIGKILLed with an iptables rule and a tbf qdisc in place; the next
+    session's cleanup runs where the default helper image does not exist (as on a pip user's machine, here
+    ``$BLISSFUL_HELPER_IMAGE`` naming an absent image) and still removes both, with the recorded image."""
+    target = start_container(network, f"{network}-target")
+    child = subprocess.Popen([sys.executable, "-c", INJECT_WITH_HELPER_AND_HANG, target, helper_tag],
+                             stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "injected"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+        child.stdout.close()
+    orphans = FaultLedger().orphans("fault")
+    assert sorted(entry["family"] for entry in orphans.values()) == ["iptables", "qdisc"]
+    assert {entry["helper_image"] for entry in orphans.values()} == {helper_tag}
+    assert len(d.fault_rules(target)) >= 2, "SIGKILL cannot clean up: the rules must still be there"
+
+    monkeypatch.setenv("BLISSFUL_HELPER_IMAGE", f"blissful-test/absent:{uuid.uuid4().hex[:8]}")
+    assert sorted(remove_orphan_faults()) == sorted(orphans)
+    monkeypatch.delenv("BLISSFUL_HELPER_IMAGE")
+    assert_clean(target)

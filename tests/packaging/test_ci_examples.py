@@ -1,5 +1,6 @@
-"""The CI examples users copy (.github/workflows/blissful.yml, Jenkinsfile): linted by real tools, one stage per
-marker with its JUnit XML, and every stage's command run in a service repo (smoke for real, the rest collected)."""
+"""The CI examples users copy (docs/ci/blissful.yml, docs/ci/Jenkinsfile): linted by real tools, one stage per
+marker with its JUnit XML, and every stage's command run in a service repo (smoke for real, the rest collected).
+They live under docs/ci/, where neither GitHub nor a Jenkins multibranch job runs them in this repository."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from pytest_blissful.stages import STAGES
 from tests.docs.tools import actionlint, groovy_parse
 
 REPO = Path(__file__).resolve().parents[2]
-WORKFLOW = REPO / ".github" / "workflows" / "blissful.yml"
-JENKINSFILE = REPO / "Jenkinsfile"
+CI_EXAMPLES = REPO / "docs" / "ci"
+WORKFLOW = CI_EXAMPLES / "blissful.yml"
+JENKINSFILE = CI_EXAMPLES / "Jenkinsfile"
 EXAMPLE = REPO / "docs" / "example-service"
 
 
@@ -54,6 +56,11 @@ def test_one_stage_per_marker_each_with_its_junit_xml(stages: object) -> None:
     assert list(found) == list(STAGES)
     for stage, command in found.items():
         assert re.search(rf"pytest -m {stage} --junitxml=reports/junit/{stage}\.xml", command), command
+
+
+def test_no_example_runs_in_this_repository() -> None:
+    """GitHub runs every workflow under .github/workflows/ and Jenkins a root Jenkinsfile: the examples stay out."""
+    assert not (REPO / ".github" / "workflows").exists() and not (REPO / "Jenkinsfile").exists()
 
 
 def test_reports_are_artifacts_and_the_summary_is_written() -> None:

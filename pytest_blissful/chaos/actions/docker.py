@@ -159,15 +159,18 @@ def _wait_state(containers: list[Container], wanted: set[str], wait_s: float) ->
 
 def _inject_rules(containers: list[Container], fault: str, rules: list[str], configuration: Configuration) -> None:
     """Insert ``rules`` (``-t TABLE -I CHAIN spec``, without the jump) tagged with the fault's ledger key."""
+    image = _docker.helper_image(configuration)
     for c in containers:
-        key = record_fault("iptables", configuration, fault=fault, container_id=c.id, container_name=c.name)
+        # the helper image goes into the entry: the next session removes a killed run's rules with the same image
+        key = record_fault("iptables", configuration, fault=fault, container_id=c.id, container_name=c.name,
+                           helper_image=image)
         tag = f"blissful:{key}"
         update_fault(key, tag=tag)
         script = "set -e; " + "; ".join(f"iptables -w {rule} -m comment --comment {tag} -j DROP" for rule in rules)
         try:
-            _docker.in_netns(c.id, script, image=_docker.helper_image(configuration))
+            _docker.in_netns(c.id, script, image=image)
         except ChaosError:
-            _docker.in_netns(c.id, iptables_removal_script(tag), check=False, image=_docker.helper_image(configuration))
+            _docker.in_netns(c.id, iptables_removal_script(tag), check=False, image=image)
             forget_fault(key)
             raise
 
@@ -264,13 +267,14 @@ def _peer_networks(peers: list[str], configuration: Configuration) -> list[str]:
 
 def _inject_qdisc(containers: list[Container], fault: str, handle: str, qdisc: str,
                   configuration: Configuration) -> None:
+    image = _docker.helper_image(configuration)
     for c in containers:
         key = record_fault("qdisc", configuration, fault=fault, container_id=c.id, container_name=c.name,
-                           handle=handle)
+                           handle=handle, helper_image=image)
         script = f"set -e; for dev in {DEVICES}; do tc qdisc add dev $dev root handle {handle} {qdisc}; done"
-        completed = _docker.in_netns(c.id, script, check=False, image=_docker.helper_image(configuration))
+        completed = _docker.in_netns(c.id, script, check=False, image=image)
         if completed.returncode != 0:
-            _docker.in_netns(c.id, qdisc_removal_script(handle), check=False, image=_docker.helper_image(configuration))
+            _docker.in_netns(c.id, qdisc_removal_script(handle), check=False, image=image)
             forget_fault(key)
             error = (completed.stderr or completed.stdout).strip()
             if "qdisc kind is unknown" in error and qdisc.startswith("netem"):

@@ -10,23 +10,26 @@ created, so none outlives a run) and a clear error when Toxiproxy is not there. 
                   "func": "create_latency_toxic", "arguments": {"for_proxy": "postgres", "latency": 500}}}
 
 The API is ``api_url`` if given, else the configuration's ``blissful_toxiproxy_url`` (bound by the runner when
-the stack publishes port 8474), else ``$BLISSFUL_TOXIPROXY_URL``, else ``http://127.0.0.1:8474``.
+the stack publishes port 8474), else ``$BLISSFUL_TOXIPROXY_URL``, else ``http://127.0.0.1:8474``. The HTTP calls
+themselves live in ``pytest_blissful.chaos.toxiproxy_client`` (shared with the fault ledger).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest_blissful.chaos.safety as safety
-from pytest_blissful.chaos.errors import ChaosError, ToxiproxyUnreachable
+from pytest_blissful.chaos.errors import ChaosError
 from pytest_blissful.chaos.ledger import find_faults, forget_fault, record_fault
+from pytest_blissful.chaos.toxiproxy_client import (
+    api_url_of,
+    delete_toxic_at,
+    proxy_names_strict,
+    set_proxy_enabled_at,
+)
+from pytest_blissful.chaos.toxiproxy_client import request as _request
 
 Configuration = dict[str, Any] | None
-URL_KEY = "blissful_toxiproxy_url"
-URL_ENV = "BLISSFUL_TOXIPROXY_URL"
-DEFAULT_URL = "http://127.0.0.1:8474"
-_TIMEOUT_S = 5.0
 
 __all__ = [
     "create_bandwidth_toxic",
@@ -44,34 +47,6 @@ __all__ = [
     "proxy_enabled",
     "proxy_exists",
 ]
-
-
-def api_url_of(api_url: str | None, configuration: Configuration) -> str:
-    url = api_url or (configuration or {}).get(URL_KEY) or os.environ.get(URL_ENV) or DEFAULT_URL
-    return str(url).rstrip("/")
-
-
-def _request(method: str, api: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    import httpx
-
-    try:
-        response = httpx.request(method, api + path, json=body, timeout=_TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        raise ToxiproxyUnreachable(f"Toxiproxy not reachable at {api} (is the toxiproxy service in the stack?): "
-                                   f"{type(exc).__name__}: {exc}") from None
-    if response.status_code == 404 and path.startswith("/proxies/"):
-        raise ChaosError(f"Toxiproxy at {api}: {method} {path} -> 404 {response.text.strip()} "
-                         f"(proxies: {', '.join(_proxy_names(api)) or 'none'})")
-    if response.status_code >= 400:
-        raise ChaosError(f"Toxiproxy at {api}: {method} {path} -> {response.status_code} {response.text.strip()}")
-    return response.json() if response.content else None
-
-
-def _proxy_names(api: str) -> list[str]:
-    try:
-        return sorted(_request("GET", api, "/proxies"))
-    except ChaosError:
-        return []
 
 
 def _api(api_url: str | None, configuration: Configuration) -> str:
@@ -166,20 +141,6 @@ def delete_all_toxics(for_proxy: str, api_url: str | None = None, configuration:
     return names
 
 
-def delete_toxic_at(api: str, proxy: str, toxic: str) -> None:
-    """Delete a toxic; one already gone (or a proxy already gone) counts as deleted."""
-    import httpx
-
-    try:
-        response = httpx.delete(f"{api}/proxies/{proxy}/toxics/{toxic}", timeout=_TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        raise ToxiproxyUnreachable(f"Toxiproxy not reachable at {api} (is the toxiproxy service in the stack?): "
-                                   f"{type(exc).__name__}: {exc}") from None
-    if response.status_code not in {200, 204, 404}:
-        raise ChaosError(f"Toxiproxy at {api}: DELETE toxic {toxic} of {proxy} -> {response.status_code} "
-                         f"{response.text.strip()}")
-
-
 # --- proxies -----------------------------------------------------------------------------------------------------
 
 def disable_proxy(proxy_name: str, api_url: str | None = None, configuration: Configuration = None) -> None:
@@ -200,10 +161,6 @@ def enable_proxy(proxy_name: str, api_url: str | None = None, configuration: Con
         forget_fault(key)
 
 
-def set_proxy_enabled_at(api: str, proxy: str, enabled: bool) -> None:
-    _request("POST", api, f"/proxies/{proxy}", {"enabled": enabled})
-
-
 # --- probes ------------------------------------------------------------------------------------------------------
 
 def list_toxics(for_proxy: str, api_url: str | None = None,
@@ -214,13 +171,9 @@ def list_toxics(for_proxy: str, api_url: str | None = None,
 
 
 def proxy_exists(proxy_name: str, api_url: str | None = None, configuration: Configuration = None) -> bool:
-    return proxy_name in _proxy_names_strict(api_url_of(api_url, configuration))
+    return proxy_name in proxy_names_strict(api_url_of(api_url, configuration))
 
 
 def proxy_enabled(proxy_name: str, api_url: str | None = None, configuration: Configuration = None) -> bool:
     proxy: dict[str, Any] = _request("GET", api_url_of(api_url, configuration), f"/proxies/{proxy_name}")
     return bool(proxy["enabled"])
-
-
-def _proxy_names_strict(api: str) -> list[str]:
-    return sorted(_request("GET", api, "/proxies"))
