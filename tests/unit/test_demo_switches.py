@@ -36,7 +36,7 @@ def test_the_resilient_profile_has_every_mechanism_on() -> None:
     assert (s.circuit_breaker, s.cache_fallback, s.graceful_shutdown, s.bulkheads, s.readiness_checks) == (
         True, True, True, True, True)
     assert s.retries == 2 and s.dep_timeout_s < 1 and s.dep_deadline_s > 0
-    assert s.max_concurrent == 32 and s.rate_limit is None
+    assert s.max_concurrent == 16 and s.rate_limit is None
 
 
 def test_the_fragile_profile_has_every_mechanism_off() -> None:
