@@ -160,16 +160,17 @@ def test_demo_suite_keeps_the_old_version_when_the_new_one_has_an_n_plus_1_query
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     pytester.makefile(".yaml", blissful="""
 comparison:
-  test_duration: 16s
+  test_duration: 30s
   warmup_duration: 3s
   block_duration: 2s
   concurrent_users: 4
   new:
     label: demo with N+1
-    env: {APP_VERSION: "1.1.0", REGRESSION_EXTRA_QUERIES: "40"}
+    env: {APP_VERSION: "1.1.0", REGRESSION_EXTRA_QUERIES: "80"}
 """)
-    result = pytester.runpytest("--pyargs", "pytest_blissful.suites", "-m", "compare", "-p", "no:cacheprovider",
-                                "--blissful-report-dir", str(tmp_path / "reports"))
+    # in a process of its own: an in-process inner session does not record Allure while this one does
+    result = pytester.runpytest_subprocess("--pyargs", "pytest_blissful.suites", "-m", "compare", "-p",
+                                           "no:cacheprovider", "--blissful-report-dir", str(tmp_path / "reports"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*blissful: version comparison*",
