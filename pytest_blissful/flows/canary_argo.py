@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pytest_blissful.config.argo import METRICS_URL_ARG
 from pytest_blissful.flows.canary import CanaryControls
-from pytest_blissful.flows.canary_web import FIGURE_PATH, METRICS_URL_ARG, FigureSource, MetricServer
+from pytest_blissful.flows.canary_web import FigureSource, MetricServer
 from pytest_blissful.grading.canary import (
     DEFAULT_ROLLBACK_SLO_S,
     CanaryResult,
@@ -49,7 +50,6 @@ from pytest_blissful.grading.canary import (
     evaluate_result,
     worst,
 )
-from pytest_blissful.grading.expressions import ExpressionError
 from pytest_blissful.stack.compose import StackError
 from pytest_blissful.stack.kubernetes_client import Cluster, api_message
 from pytest_blissful.stack.kubernetes_manifests import Manifest
@@ -405,25 +405,22 @@ class ArgoCanary:
 
     # ------------------------------------------------------------------------------------------ local grading
     def _local_specs(self) -> dict[str, MetricSpec]:
-        """The templates' metrics as the plugin grades them (their conditions; the provider is the controller's)."""
+        """The templates' metrics as the plugin reads them for a local canary (config.argo): the same conditions
+        grade what the controller measured; a web metric reading the plugin's figures names its figure."""
+        from pytest_blissful.config.argo import template_metrics
+        from pytest_blissful.config.discovery import ConfigError
+
         specs: dict[str, MetricSpec] = {}
         for template in self.templates:
-            for i, metric in enumerate(template.body.get("spec", {}).get("metrics") or []):
-                if not isinstance(metric, dict) or not metric.get("name"):
-                    continue
-                provider = next(iter(metric.get("provider") or {"unknown": None}))
-                url = str(((metric.get("provider") or {}).get("web") or {}).get("url") or "")
-                if METRICS_URL_ARG in url and FIGURE_PATH in url:
-                    self._figure_of[str(metric["name"])] = url.split(FIGURE_PATH, 1)[1].split("?", 1)[0]
-                try:
-                    specs[str(metric["name"])] = MetricSpec(
-                        name=str(metric["name"]), provider=str(provider), query="",
-                        success_condition=_opt(metric.get("successCondition")),
-                        failure_condition=_opt(metric.get("failureCondition")),
-                        source=f"{template.source}: {template.ref}: spec.metrics[{i}]")
-                except ExpressionError as exc:
-                    self.seen.warnings.append(f"{template.ref}: metric {metric['name']}: not graded locally "
-                                              f"(the plugin's expressions do not read its condition: {exc})")
+            try:
+                metrics = template_metrics(template.body, f"{template.source} ({template.ref})")
+            except ConfigError as exc:
+                self.seen.warnings.append(f"not graded locally: {exc}")
+                continue
+            for spec in metrics:
+                specs[spec.name] = spec
+                if spec.provider == "blissful":
+                    self._figure_of[spec.name] = spec.query
         return specs
 
     def _compare(self, metric: str, phase: Phase, value: str) -> None:
@@ -652,10 +649,6 @@ def _describe(kind: str, body: Any) -> str:
     if kind == "analysis" and isinstance(body, dict):
         return "analysis " + ",".join(str(t.get("templateName")) for t in body.get("templates") or [])
     return kind
-
-
-def _opt(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def run_argo_canary(cluster: Cluster, namespace: str, rollout: Manifest, templates: Sequence[Manifest] = (),

@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
+from pytest_blissful.config.argo import FIGURE_PATH, METRICS_URL_ARG
+
 __all__ = ["FIGURE_PATH", "METRICS_URL_ARG", "FigureAnswer", "MetricServer"]
 
-#: the AnalysisTemplate argument the driver fills with this server's URL
-METRICS_URL_ARG: Final = "blissful-metrics-url"
-#: the path under which a figure is served: ``<url>/figure/<figure>``
-FIGURE_PATH: Final = "/figure/"
 _PREFIX: Final = FIGURE_PATH
 
 FigureSource = Callable[[str], Any]

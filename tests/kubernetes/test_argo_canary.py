@@ -10,32 +10,32 @@ from typing import Any
 
 import pytest
 
+from pytest_blissful.config.argo import METRICS_URL_ARG, template_metrics
+from pytest_blissful.flows.canary import canary_compose_file
 from pytest_blissful.flows.canary_argo import ArgoCanary, leftovers
-from pytest_blissful.flows.canary_web import METRICS_URL_ARG
-from pytest_blissful.grading.canary import DrillRequest, Phase
+from pytest_blissful.grading.canary import DrillRequest, Measurement, Phase, evaluate_result
 from pytest_blissful.stack.compose import StackError
 from pytest_blissful.stack.kubernetes_client import Cluster
-from pytest_blissful.stack.kubernetes_manifests import Manifest
+from pytest_blissful.stack.kubernetes_manifests import Manifest, load_manifests
 from tests.kubernetes.conftest import KWOK_PLACEMENT, deployment
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 REPLICAS = 4
+WEB_TEMPLATE = canary_compose_file().parent / "analysis-template-web.yaml"
 
 
-def _template(name: str = "error-rate") -> Manifest:
-    """The template a service repo writes for the plugin's web provider: error rate of the canary, in percent."""
-    return Manifest("analysis.yaml", {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "AnalysisTemplate", "metadata": {"name": name},
-        "spec": {
-            "args": [{"name": METRICS_URL_ARG}],
-            "metrics": [{
-                "name": "error-rate", "interval": "1s", "count": 2,
-                "successCondition": "result < 1", "failureCondition": "result >= 5",
-                "provider": {"web": {"url": f"{{{{args.{METRICS_URL_ARG}}}}}/figure/error_rate",
-                                     "jsonPath": "{$.value}", "timeoutSeconds": 5}},
-            }],
-        },
-    })
+def _template() -> Manifest:
+    """The demo's web template (error rate of the canary in percent, from the plugin's figures): the same file
+    the local canary grades (tests/unit/test_canary_config.py)."""
+    (template,) = load_manifests([WEB_TEMPLATE])
+    assert template.body["spec"]["args"] == [{"name": METRICS_URL_ARG}]
+    return template
+
+
+def _local_phase(measurement: Measurement) -> Phase:
+    """How the local canary grades the value the controller measured, from the same template file."""
+    (spec,) = template_metrics(_template().body, str(WEB_TEMPLATE))
+    return evaluate_result(float(measurement.value), spec)[0]
 
 
 def _rollout(steps: list[dict[str, Any]]) -> Manifest:
@@ -109,6 +109,7 @@ def test_canary_promotes_when_the_analysis_passes(cluster: Cluster, namespace: s
     assert result.steps[2].analysis.startswith("Successful")
     assert [w.weight for w in result.weights] == [0, 25, 50, 100]
     assert result.warnings == ()  # the local grading of the template agrees with the controller's
+    assert [_local_phase(m) for m in result.measurements] == [m.phase for m in result.measurements]
     assert canary.server is None  # the metric server is stopped
     # the Rollout itself: Healthy on the new version when the driver said promoted
     status = states[-1]["status"]
@@ -130,6 +131,7 @@ def test_canary_aborts_when_the_analysis_fails_and_reports_the_rollback(cluster:
     failed = [m for m in result.measurements if m.phase is Phase.FAILED]
     assert len(failed) == 1 and failed[0].value == "5" and failed[0].step == 2
     assert result.detected_at == failed[0].finished_at
+    assert _local_phase(failed[0]) is Phase.FAILED
     assert "RolloutAborted" in result.message and 'Metric "error-rate" assessed Failed' in result.message
     assert [s.status for s in result.steps] == ["Completed", "Completed", "Aborted", "Pending", "Pending"]
     assert result.weights[-1].weight == 0 and result.weights[-1].reason == "abort"
@@ -157,6 +159,7 @@ def test_inconclusive_analysis_pauses_the_rollout_and_is_never_a_pass(cluster: C
     assert result.outcome == "paused" and result.analysis_phase is Phase.INCONCLUSIVE, result.explain()
     assert result.verdict == "inconclusive" and not result.passed
     assert [m.phase for m in result.measurements] == [Phase.INCONCLUSIVE]
+    assert _local_phase(result.measurements[0]) is Phase.INCONCLUSIVE and result.warnings == ()
     assert result.steps[2].status == "Paused" and result.steps[2].analysis.startswith("Inconclusive")
     assert result.rollback is None
     paused = [o for o in seen if any(c.get("reason") == "InconclusiveAnalysisRun"
