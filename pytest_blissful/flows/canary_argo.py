@@ -99,28 +99,30 @@ class _Seen:
 class ArgoCanary:
     """One canary rollout (or rollback drill) of ``rollout`` in ``namespace``, run by the Argo Rollouts controller.
 
-    ``image`` (for ``container``, default the first container) and/or ``template_patch`` (a merge patch of
-    ``spec.template``) make the new version.  ``figures`` answers the ``web`` metrics of templates that read
+    ``image`` and ``env`` (for ``container``, default the first container) and/or ``template_patch`` (a merge
+    patch of ``spec.template``) make the new version.  ``figures`` answers the ``web`` metrics of templates that read
     ``{{args.blissful-metrics-url}}``.  ``max_pause_s`` promotes a pause (timed or indefinite) once it lasted
     that long, as ``kubectl argo rollouts promote`` would; ``controls`` promote/abort on request.
     """
 
     def __init__(self, cluster: Cluster, namespace: str, rollout: Manifest, templates: Sequence[Manifest] = (), *,
                  run_id: str, image: str | None = None, container: str | None = None,
-                 template_patch: Mapping[str, Any] | None = None, figures: FigureSource | None = None,
+                 env: Mapping[str, str] | None = None, template_patch: Mapping[str, Any] | None = None,
+                 figures: FigureSource | None = None,
                  name: str = "canary", drill: DrillRequest | None = None, controls: CanaryControls | None = None,
                  max_pause_s: float | None = None, deadline_s: float = 600.0, startup_timeout_s: float = 60.0,
                  rollback_slo_s: float = DEFAULT_ROLLBACK_SLO_S, rollback_timeout_s: float = 60.0,
                  cleanup_timeout_s: float = 30.0, poll_s: float = 0.2, progress: Progress | None = None) -> None:
         if rollout.kind != "Rollout":
             raise StackError(f"{rollout.source}: {rollout.ref} is not an Argo Rollout")
-        if image is None and not template_patch:
+        if image is None and not template_patch and not env:
             raise StackError(f"{rollout.source}: {rollout.ref}: give the new image (or a pod template change) to "
                              "roll out")
         self.cluster, self.namespace = cluster, namespace
         self.rollout, self.templates = rollout, list(templates)
         self.run_id = run_id
         self.image, self.container, self.template_patch = image, container, dict(template_patch or {})
+        self.env = dict(env or {})
         self.figures = figures
         self.name, self.drill = name, drill
         self.controls = controls or CanaryControls()
@@ -260,7 +262,7 @@ class ArgoCanary:
         template = copy.deepcopy(obj["spec"]["template"])
         containers = template.get("spec", {}).get("containers") or []
         patch: dict[str, Any] = copy.deepcopy(self.template_patch)
-        if self.image is not None:
+        if self.image is not None or self.env:
             index = 0
             if self.container is not None:
                 names = [c.get("name") for c in containers]
@@ -269,10 +271,14 @@ class ArgoCanary:
                                      f"(containers: {', '.join(map(str, names))})")
                 index = names.index(self.container)
             old = containers[index].get("image", "")
-            if old == self.image and not self.template_patch:
+            if old == self.image and not self.template_patch and not self.env:
                 raise StackError(f"{self.rollout.ref}: already runs {self.image}; give a new image to roll out")
-            self._versions = {"stable": old, "canary": self.image}
-            containers[index]["image"] = self.image
+            self._versions = {"stable": old, "canary": self.image or old}
+            if self.image is not None:
+                containers[index]["image"] = self.image
+            if self.env:
+                kept = [e for e in containers[index].get("env") or [] if e.get("name") not in self.env]
+                containers[index]["env"] = kept + [{"name": k, "value": v} for k, v in self.env.items()]
             patch.setdefault("spec", {})["containers"] = containers
         self.progress(f"canary: {self.rollout.ref} in {self.namespace}: new pod template"
                       + (f" (image {self.image})" if self.image else ""))
@@ -367,6 +373,8 @@ class ArgoCanary:
             name = run["metadata"]["name"]
             self.seen.runs[name] = run
             step = int(labels["step-index"]) if str(labels.get("step-index", "")).isdigit() else None
+            if step is not None:  # the run's step was reached, even if polling never saw that index (an abort
+                self._track_steps(step, now)  # resets status.currentStepIndex to 0)
             for result in (run.get("status") or {}).get("metricResults") or []:
                 for j, m in enumerate(result.get("measurements") or []):
                     key = (name, str(result.get("name")), j)
