@@ -181,6 +181,9 @@ class Canary:
                                     "canary.analysisTemplates in blissful.yaml")
         if self._request is None:
             raise RuntimeError("the canary fixture has no request to reach the stack")
+        if image is None and canary.image is None and drill is None:
+            raise pytest.UsageError("canary on a Kubernetes stack: set canary.image (the new image the Rollout rolls "
+                                    "out) in blissful.yaml, or pass canary.run(image=...)")
         stack = self._request.getfixturevalue("stack")
         base = self.config.base_dir
         rollouts = [m for m in load_manifests([base / canary.rollout]) if m.kind == "Rollout"]
@@ -232,7 +235,8 @@ def _estimate(plan: RolloutPlan, max_pause_s: float | None) -> float:
 @pytest.fixture
 def canary(pytestconfig: pytest.Config, blissful_config: BlissfulConfig,
            request: pytest.FixtureRequest) -> Canary:
-    """Canary rollouts and rollback drills on a local stable + canary behind a weighted router, with Prometheus.
+    """Canary rollouts and rollback drills on a local stable + canary behind a weighted router, with Prometheus;
+    on a Kubernetes stack, run by the cluster's Argo Rollouts controller (canary.rollout, canary.image).
 
     ``canary.run()`` / ``canary.drill(simulate="error-rate", value="5%")`` return a ``CanaryResult``
     (``.passed``, ``.explain()``, ``.to_dict()``, steps, measurements); ``status()``, ``promote()``, ``abort()``,
