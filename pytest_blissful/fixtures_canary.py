@@ -17,6 +17,7 @@ import pytest
 if TYPE_CHECKING:
     from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.flows.canary import CanaryControls, RolloutController
+    from pytest_blissful.flows.canary_argo import ArgoCanary
     from pytest_blissful.grading.canary import CanaryResult, DrillRequest, RolloutPlan, StepRecord
 
 CANARY_SECTION = "blissful canary"
@@ -81,6 +82,7 @@ class Canary:
         self._request = request
         self.controls: CanaryControls = CanaryControls()
         self._controller: RolloutController | None = None
+        self._argo: ArgoCanary | None = None
         self._thread: threading.Thread | None = None
         self._outcome: list[CanaryResult | BaseException] = []
 
@@ -199,13 +201,19 @@ class Canary:
             run_id=self._pytestconfig.stash[RUN_ID_KEY], image=image or canary.image, container=canary.container,
             env=env, figures=figures, name=name, drill=drill, controls=self.controls, max_pause_s=pause,
             deadline_s=_estimate(self.plan, pause), rollback_slo_s=canary.rollback_slo, progress=progress)
-        return argo.run()
+        self._argo = argo
+        try:
+            return argo.run()
+        finally:
+            self._argo = None
 
     # -------------------------------------------------------------------------------------------- controls
     def status(self) -> list[StepRecord]:
         """Per step: weight, status, analysis (of the running rollout; the plan's steps before one starts)."""
         if self._controller is not None:
             return self._controller.status()
+        if self._argo is not None:
+            return list(self._argo.status())
         from pytest_blissful.flows.canary import _describe
         from pytest_blissful.grading.canary import StepRecord
 

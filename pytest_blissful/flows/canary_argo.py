@@ -533,6 +533,10 @@ class ArgoCanary:
         self.seen.warnings.append(f"still there {self.cleanup_timeout_s:g} s after the delete: {', '.join(left)}")
 
     # ------------------------------------------------------------------------------------------ result
+    def status(self) -> tuple[StepRecord, ...]:
+        """Per step: weight, status (Completed / Running / Pending), analysis, as observed so far."""
+        return self._step_records("incomplete")
+
     def _step_records(self, outcome: Outcome) -> tuple[StepRecord, ...]:
         seen = self.seen
         weight = 0

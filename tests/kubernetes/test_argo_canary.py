@@ -96,6 +96,7 @@ def test_canary_promotes_when_the_analysis_passes(cluster: Cluster, namespace: s
         return done
 
     canary._promoted = promoted  # type: ignore[method-assign]
+    assert [s.status for s in canary.status()] == ["Pending"] * len(STEPS)
     result = canary.run()
     print(result.explain())
     assert result.outcome == "promoted" and result.analysis_phase is Phase.SUCCESSFUL, result.explain()

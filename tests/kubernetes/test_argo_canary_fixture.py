@@ -49,7 +49,10 @@ import pathlib
 
 def test_rollout(canary, stack):
     pathlib.Path("namespace.txt").write_text(stack.namespace)
-    result = canary.run(figures={"error_rate": 0.3}.get)
+    seen = []
+    result = canary.run(figures={"error_rate": 0.3}.get,
+                        on_progress=lambda message: seen.append([s.status for s in canary.status()]))
+    assert ["Completed", "Running", "Pending"] in seen  # canary.status() while the analysis step runs
     assert result.passed and result.driver == "argo-rollouts", result.explain()
     assert result.versions == {"stable": "blissful/shop:1", "canary": "blissful/shop:2"}
     assert [m.value for m in result.measurements] == ["0.3", "0.3"]
