@@ -207,6 +207,9 @@ class ArgoCanary:
             raise StackError(f"{self.rollout.ref}: an AnalysisTemplate reads {{{{args.{METRICS_URL_ARG}}}}}, the "
                              f"plugin's metric endpoint on 127.0.0.1, but the cluster at {self.cluster.server} is not "
                              "on this machine: its controller cannot reach it")
+        if self.figures is None:
+            self.seen.warnings.append(f"the templates read {{{{args.{METRICS_URL_ARG}}}}} but no figures were given: "
+                                      "the plugin answered null (no data) to every measurement")
         with MetricServer(self.figures or (lambda _figure: None)) as server:
             self.server = server
             try:

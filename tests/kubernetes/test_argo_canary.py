@@ -199,12 +199,14 @@ def test_missing_metric_server_value_is_an_error_not_a_pass(cluster: Cluster, na
     template = _template()
     template.body["spec"]["metrics"][0]["consecutiveErrorLimit"] = 0
     canary = ArgoCanary(cluster, namespace, _rollout(STEPS), [template], run_id=run_id, image="blissful/shop:2",
-                        figures={}.get, drill=DrillRequest("error-rate", "5%"), deadline_s=60)
+                        figures=None, drill=DrillRequest("error-rate", "5%"), deadline_s=60)
     result = canary.run()
     print(result.explain())
     assert result.outcome == "aborted" and result.analysis_phase is Phase.ERROR, result.explain()
     assert result.measurements and all(m.phase is Phase.ERROR for m in result.measurements)
     assert result.verdict == "inconclusive"
+    assert result.warnings == ("the templates read {{args.blissful-metrics-url}} but no figures were given: the "
+                               "plugin answered null (no data) to every measurement",)
     _assert_nothing_left(cluster, namespace)
 
 
