@@ -174,7 +174,7 @@ class Canary:
         """The canary on the stack's cluster, run by the Argo Rollouts controller in the stack's namespace."""
         from pytest_blissful.flows.canary_argo import ArgoCanary
         from pytest_blissful.plugin import RUN_ID_KEY
-        from pytest_blissful.stack import kubernetes
+        from pytest_blissful.stack.kubernetes_client import connect
         from pytest_blissful.stack.kubernetes_manifests import load_manifests
 
         canary = self.config.canary
@@ -197,7 +197,8 @@ class Canary:
             env = ({"DRILL_ERROR_RATE": f"{amount:.4f}"} if drill.simulate == "error-rate"
                    else {"DRILL_EXTRA_LATENCY_MS": f"{amount:g}"})
         argo = ArgoCanary(
-            kubernetes.cluster_of(stack.kubernetes), str(stack.namespace), rollouts[0], templates,
+            connect(Path(stack.kubernetes["kubeconfig"]), stack.kubernetes.get("context")), str(stack.namespace),
+            rollouts[0], templates,
             run_id=self._pytestconfig.stash[RUN_ID_KEY], image=image or canary.image, container=canary.container,
             env=env, figures=figures, name=name, drill=drill, controls=self.controls, max_pause_s=pause,
             deadline_s=_estimate(self.plan, pause), rollback_slo_s=canary.rollback_slo, progress=progress)

@@ -50,7 +50,7 @@ from pytest_blissful.grading.canary import (
     evaluate_result,
     worst,
 )
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack import StackError
 from pytest_blissful.stack.kubernetes_client import Cluster, api_message
 from pytest_blissful.stack.kubernetes_manifests import Manifest
 
@@ -67,12 +67,11 @@ Progress = Callable[[str], None]
 
 def has_rollouts(cluster: Cluster) -> bool:
     """Whether the cluster serves the Rollout kind (Argo Rollouts' CRDs are installed)."""
+    from kubernetes.dynamic import DynamicClient
     from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-    from pytest_blissful.stack.kubernetes import _dynamic
-
     try:
-        _dynamic(cluster).resources.get(api_version=f"{GROUP}/{VERSION}", kind="Rollout")
+        DynamicClient(cluster.api).resources.get(api_version=f"{GROUP}/{VERSION}", kind="Rollout")
     except ResourceNotFoundError:
         return False
     return True

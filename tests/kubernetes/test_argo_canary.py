@@ -14,7 +14,7 @@ from pytest_blissful.config.argo import METRICS_URL_ARG, template_metrics
 from pytest_blissful.flows.canary import canary_compose_file
 from pytest_blissful.flows.canary_argo import ArgoCanary, leftovers
 from pytest_blissful.grading.canary import DrillRequest, Measurement, Phase, evaluate_result
-from pytest_blissful.stack.compose import StackError
+from pytest_blissful.stack import StackError
 from pytest_blissful.stack.kubernetes_client import Cluster
 from pytest_blissful.stack.kubernetes_manifests import Manifest, load_manifests
 from tests.kubernetes.conftest import KWOK_PLACEMENT, deployment
