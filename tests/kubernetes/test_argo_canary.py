@@ -210,7 +210,8 @@ def test_missing_metric_server_value_is_an_error_not_a_pass(cluster: Cluster, na
     _assert_nothing_left(cluster, namespace)
 
 
-def test_errors_name_the_rollout_and_the_cause(cluster: Cluster, namespace: str, run_id: str) -> None:
+def test_errors_name_the_rollout_and_the_cause(cluster: Cluster, namespace: str, run_id: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(StackError, match="give the new image"):
         ArgoCanary(cluster, namespace, _rollout(STEPS), [_template()], run_id=run_id)
     canary = ArgoCanary(cluster, namespace, _rollout(STEPS), [_template()], run_id=run_id, image="blissful/shop:2",
@@ -222,5 +223,13 @@ def test_errors_name_the_rollout_and_the_cause(cluster: Cluster, namespace: str,
     with pytest.raises(StackError, match="namespace blissful-test-nowhere does not exist"):
         ArgoCanary(cluster, "blissful-test-nowhere", _rollout(STEPS), [_template()], run_id=run_id,
                    image="blissful/shop:2").run()
+    # the local cluster serves the Rollout kind; a cluster without Argo Rollouts is named before anything is applied
+    from pytest_blissful.flows import canary_argo
+
+    assert canary_argo.has_rollouts(cluster)
+    monkeypatch.setattr(canary_argo, "has_rollouts", lambda _cluster: False)
+    with pytest.raises(StackError, match=r"rollout.yaml: rollout/shop needs Argo Rollouts, which is not installed"):
+        ArgoCanary(cluster, namespace, _rollout(STEPS), [_template()], run_id=run_id, image="blissful/shop:2").run()
+    assert _rollout_gone(cluster, namespace)
     assert _rollout_gone(cluster, namespace)
     _assert_nothing_left(cluster, namespace)
