@@ -96,6 +96,14 @@ def test_canary_fixture_drives_argo_rollouts_on_a_kubernetes_stack(app: Path, cl
     data = json.loads((app / "reports" / "canary.json").read_text())
     assert [(r["driver"], r["outcome"], r["verdict"]) for r in data["results"]] == [
         ("argo-rollouts", "promoted", "pass"), ("argo-rollouts", "aborted", "pass")]
+    import jsonschema
+
+    from pytest_blissful.report.canary_allure import canary_chart_svg
+
+    schema = Path(__file__).parents[2] / "pytest_blissful" / "report" / "canary.schema.json"
+    jsonschema.validate(data, json.loads(schema.read_text()))
+    for one in data["results"]:  # the Allure chart renders a result without traffic (none is recorded on a cluster)
+        assert canary_chart_svg(one).lstrip().startswith(("<?xml", "<svg"))
     namespace = (app / "namespace.txt").read_text()
     try:
         phase = client.CoreV1Api(cluster.api).read_namespace(namespace).status.phase
