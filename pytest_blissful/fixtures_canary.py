@@ -17,6 +17,7 @@ import pytest
 if TYPE_CHECKING:
     from pytest_blissful.config.schema import BlissfulConfig
     from pytest_blissful.flows.canary import CanaryControls, RolloutController
+    from pytest_blissful.flows.canary_argo import ArgoCanary
     from pytest_blissful.grading.canary import CanaryResult, DrillRequest, RolloutPlan, StepRecord
 
 CANARY_SECTION = "blissful canary"
@@ -71,32 +72,40 @@ class Canary:
     """
 
     def __init__(self, config: BlissfulConfig, plan: RolloutPlan, pytestconfig: pytest.Config,
-                 publish: Callable[[CanaryResult], None]) -> None:
+                 publish: Callable[[CanaryResult], None], request: pytest.FixtureRequest | None = None) -> None:
         from pytest_blissful.flows.canary import CanaryControls
 
         self.config = config
         self.plan = plan
         self._pytestconfig = pytestconfig
         self._publish = publish
+        self._request = request
         self.controls: CanaryControls = CanaryControls()
         self._controller: RolloutController | None = None
+        self._argo: ArgoCanary | None = None
         self._thread: threading.Thread | None = None
         self._outcome: list[CanaryResult | BaseException] = []
 
     # -------------------------------------------------------------------------------------------- runs
     def run(self, *, max_pause: str | float | None = None, name: str | None = None,
-            on_progress: Callable[[str], None] | None = None) -> CanaryResult:
-        """Roll the canary out step by step under load; abort on a Failed/Error analysis, pause on Inconclusive."""
-        return self._run(None, max_pause, name or "canary", on_progress)
+            on_progress: Callable[[str], None] | None = None, image: str | None = None,
+            figures: Callable[[str], Any] | None = None) -> CanaryResult:
+        """Roll the canary out step by step under load; abort on a Failed/Error analysis, pause on Inconclusive.
+
+        On a Kubernetes stack the Argo Rollouts controller runs it: ``image`` (default ``canary.image``) is the new
+        version, and ``figures(figure)`` answers the templates' ``web`` metrics that read the plugin's figures."""
+        return self._run(None, max_pause, name or "canary", on_progress, image, figures)
 
     def drill(self, simulate: str = "error-rate", value: str = "5%", *, max_pause: str | float | None = None,
-              name: str | None = None, on_progress: Callable[[str], None] | None = None) -> CanaryResult:
+              name: str | None = None, on_progress: Callable[[str], None] | None = None, image: str | None = None,
+              figures: Callable[[str], Any] | None = None) -> CanaryResult:
         """Rollback drill: the canary misbehaves (``error-rate`` ``5%``, ``p95-latency`` ``500ms``); passes when the
-        analysis detects it and the rollback completes within ``canary.rollback_slo``."""
+        analysis detects it and the rollback completes within ``canary.rollback_slo``.  On Kubernetes the new pod
+        template gets the drill's ``DRILL_ERROR_RATE`` / ``DRILL_EXTRA_LATENCY_MS``, as the demo's canary does."""
         from pytest_blissful.grading.canary import DrillRequest
 
         request = DrillRequest.parse(f"{simulate}={value}")
-        return self._run(request, max_pause, name or f"drill {simulate}={value}", on_progress)
+        return self._run(request, max_pause, name or f"drill {simulate}={value}", on_progress, image, figures)
 
     def start(self, *, drill: tuple[str, str] | None = None, max_pause: str | float | None = None) -> None:
         """Run in a background thread; control it with promote/abort/pause/resume, collect it with ``wait()``."""
@@ -124,7 +133,8 @@ class Canary:
         return outcome
 
     def _run(self, drill: DrillRequest | None, max_pause: str | float | None, name: str,
-             on_progress: Callable[[str], None] | None) -> CanaryResult:
+             on_progress: Callable[[str], None] | None, image: str | None = None,
+             figures: Callable[[str], Any] | None = None) -> CanaryResult:
         from pytest_blissful._durations import parse_duration
         from pytest_blissful.flows.canary import CanaryControls, run_docker_canary
         from pytest_blissful.plugin import OWNER_PID_KEY, RUN_ID_KEY, say
@@ -141,6 +151,10 @@ class Canary:
         def keep(controller: RolloutController) -> None:
             self._controller = controller
 
+        if self.config.stack.kubernetes is not None:
+            result = self._run_argo(drill, pause, name, progress, image, figures)
+            self._publish(result)
+            return result
         compose = canary.compose
         if compose is not None and not compose.is_absolute():
             compose = self.config.base_dir / compose
@@ -154,11 +168,53 @@ class Canary:
         self._publish(result)
         return result
 
+    def _run_argo(self, drill: DrillRequest | None, pause: float | None, name: str,
+                  progress: Callable[[str], None], image: str | None,
+                  figures: Callable[[str], Any] | None) -> CanaryResult:
+        """The canary on the stack's cluster, run by the Argo Rollouts controller in the stack's namespace."""
+        from pytest_blissful.flows.canary_argo import ArgoCanary
+        from pytest_blissful.plugin import RUN_ID_KEY
+        from pytest_blissful.stack.kubernetes_client import connect
+        from pytest_blissful.stack.kubernetes_manifests import load_manifests
+
+        canary = self.config.canary
+        if canary.rollout is None:
+            raise pytest.UsageError("canary on a Kubernetes stack: set canary.rollout (an Argo Rollout manifest) and "
+                                    "canary.analysisTemplates in blissful.yaml")
+        if self._request is None:
+            raise RuntimeError("the canary fixture has no request to reach the stack")
+        if image is None and canary.image is None and drill is None:
+            raise pytest.UsageError("canary on a Kubernetes stack: set canary.image (the new image the Rollout rolls "
+                                    "out) in blissful.yaml, or pass canary.run(image=...)")
+        stack = self._request.getfixturevalue("stack")
+        base = self.config.base_dir
+        rollouts = [m for m in load_manifests([base / canary.rollout]) if m.kind == "Rollout"]
+        templates = [m for m in load_manifests([base / p for p in canary.analysis_templates])
+                     if m.kind in ("AnalysisTemplate", "ClusterAnalysisTemplate")]
+        env: dict[str, str] = {}
+        if drill is not None:
+            amount = drill.amount()
+            env = ({"DRILL_ERROR_RATE": f"{amount:.4f}"} if drill.simulate == "error-rate"
+                   else {"DRILL_EXTRA_LATENCY_MS": f"{amount:g}"})
+        argo = ArgoCanary(
+            connect(Path(stack.kubernetes["kubeconfig"]), stack.kubernetes.get("context")), str(stack.namespace),
+            rollouts[0], templates,
+            run_id=self._pytestconfig.stash[RUN_ID_KEY], image=image or canary.image, container=canary.container,
+            env=env, figures=figures, name=name, drill=drill, controls=self.controls, max_pause_s=pause,
+            deadline_s=_estimate(self.plan, pause), rollback_slo_s=canary.rollback_slo, progress=progress)
+        self._argo = argo
+        try:
+            return argo.run()
+        finally:
+            self._argo = None
+
     # -------------------------------------------------------------------------------------------- controls
     def status(self) -> list[StepRecord]:
         """Per step: weight, status, analysis (of the running rollout; the plan's steps before one starts)."""
         if self._controller is not None:
             return self._controller.status()
+        if self._argo is not None:
+            return list(self._argo.status())
         from pytest_blissful.flows.canary import _describe
         from pytest_blissful.grading.canary import StepRecord
 
@@ -177,10 +233,19 @@ class Canary:
         self.controls.resume()
 
 
+def _estimate(plan: RolloutPlan, max_pause_s: float | None) -> float:
+    """A bound for one rollout: its pauses (an indefinite one: 600 s) plus 30 s a step and 120 s to spare."""
+    from pytest_blissful.grading.canary import PauseStep
+
+    return sum((s.duration_s or 600.0) if isinstance(s, PauseStep) else 30.0
+               for s in plan.with_pauses(max_pause_s).steps) + 120.0
+
+
 @pytest.fixture
 def canary(pytestconfig: pytest.Config, blissful_config: BlissfulConfig,
            request: pytest.FixtureRequest) -> Canary:
-    """Canary rollouts and rollback drills on a local stable + canary behind a weighted router, with Prometheus.
+    """Canary rollouts and rollback drills on a local stable + canary behind a weighted router, with Prometheus;
+    on a Kubernetes stack, run by the cluster's Argo Rollouts controller (canary.rollout, canary.image).
 
     ``canary.run()`` / ``canary.drill(simulate="error-rate", value="5%")`` return a ``CanaryResult``
     (``.passed``, ``.explain()``, ``.to_dict()``, steps, measurements); ``status()``, ``promote()``, ``abort()``,
@@ -202,7 +267,7 @@ def canary(pytestconfig: pytest.Config, blissful_config: BlissfulConfig,
     def publish(result: CanaryResult) -> None:
         _publish(pytestconfig, request, result)
 
-    return Canary(blissful_config, plan, pytestconfig, publish)
+    return Canary(blissful_config, plan, pytestconfig, publish, request)
 
 
 def _publish(config: pytest.Config, request: pytest.FixtureRequest, result: CanaryResult) -> None:

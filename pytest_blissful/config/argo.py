@@ -13,6 +13,11 @@
 (``stable``), so a template written as ``http_requests_total{version="{{args.version}}"}`` is scoped to the
 canary.  ``provider.prometheus.address`` is ignored locally: the plugin's own Prometheus answers.
 
+A ``web`` metric that reads the plugin's figures (``url: "{{args.blissful-metrics-url}}/figure/error_rate"``,
+``jsonPath: "{$.value}"``) is the same template on both sides: locally it is the ``blissful`` provider's figure;
+on Kubernetes the Argo Rollouts controller fetches it from the plugin's metric endpoint
+(:mod:`pytest_blissful.flows.canary_web`).  Other ``web`` URLs cannot be graded locally and are an error.
+
 Every error names the file and the key, e.g. ``rollout.yaml: spec.strategy.canary.steps[2].setWeight: ...``.
 """
 
@@ -42,10 +47,13 @@ from pytest_blissful.grading.expressions import ExpressionSyntaxError, parse_exp
 __all__ = [
     "BUILTIN_ARGS",
     "BUILTIN_FIGURES",
+    "FIGURE_PATH",
+    "METRICS_URL_ARG",
     "load_manifests",
     "parse_metric_threshold",
     "plan_from_config",
     "plan_from_rollout",
+    "template_metrics",
 ]
 
 #: Arguments the local driver supplies to every template.
@@ -66,7 +74,14 @@ BUILTIN_FIGURES: Final[dict[str, tuple[str, str]]] = {
        for q in ("50", "90", "95", "99")},
 }
 _THRESHOLD: Final = re.compile(r"^\s*(<=|>=|<|>|==|!=)\s*(-?\d+(?:\.\d+)?)\s*(%|ms|s|/s|rps)?\s*$")
-_KNOWN_PROVIDERS: Final = ("prometheus", "blissful")
+_KNOWN_PROVIDERS: Final = ("prometheus", "blissful", "web")
+#: the AnalysisTemplate argument that carries the plugin's metric endpoint (filled in by the Argo driver)
+METRICS_URL_ARG: Final = "blissful-metrics-url"
+#: ``{{args.blissful-metrics-url}}/figure/<figure>``: one figure of the plugin, answered as ``{"value": ...}``
+FIGURE_PATH: Final = "/figure/"
+_PLUGIN_URL: Final = re.compile(r"^\{\{\s*args\." + re.escape(METRICS_URL_ARG) + r"\s*\}\}" + re.escape(FIGURE_PATH)
+                                + r"(error_rate|success_rate|rps|p\d{1,2}(?:\.\d+)?)$")
+_PLUGIN_JSONPATH: Final = "{$.value}"
 _ARG: Final = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 
 
@@ -263,9 +278,15 @@ def _analysis_ref(body: Any, by_name: Mapping[str, tuple[_Where, dict[str, Any]]
     return metrics
 
 
+def template_metrics(doc: dict[str, Any], source: str) -> list[MetricSpec]:
+    """The metrics of one AnalysisTemplate document as the plugin grades them (``source`` names it in errors)."""
+    return _template_metrics(doc, _Where(Path(source), 0, False), BUILTIN_ARGS, "auto")
+
+
 def _template_metrics(doc: dict[str, Any], where: _Where, given: Mapping[str, str], provider: str) -> list[MetricSpec]:
     spec = doc.get("spec") or {}
     args = dict(given)
+    args.setdefault(METRICS_URL_ARG, f"{{{{args.{METRICS_URL_ARG}}}}}")  # the Argo driver fills it in
     for j, arg in enumerate(spec.get("args") or []):
         name = str(arg.get("name", ""))
         if name not in args:
@@ -293,9 +314,13 @@ def _template_metrics(doc: dict[str, Any], where: _Where, given: Mapping[str, st
         if kind not in _KNOWN_PROVIDERS:
             raise where.error(f"{key}.provider.{kind}",
                               f"unknown metric provider {kind!r} (supported here: {', '.join(_KNOWN_PROVIDERS)})")
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        chosen = kind if provider in ("auto", kind) else provider
+        if kind == "web":
+            query, chosen = _plugin_figure(body, where, f"{key}.provider.web"), "blissful"
+        elif not isinstance(body, dict) or not isinstance(body.get("query"), str):
             raise where.error(f"{key}.provider.{kind}.query", "missing")
-        query = _substitute(body["query"], args, where, f"{key}.provider.{kind}.query")
+        else:
+            query = _substitute(body["query"], args, where, f"{key}.provider.{kind}.query")
         for cond in ("successCondition", "failureCondition"):
             if m.get(cond) is not None:
                 try:
@@ -303,7 +328,7 @@ def _template_metrics(doc: dict[str, Any], where: _Where, given: Mapping[str, st
                 except ExpressionSyntaxError as exc:
                     raise where.error(f"{key}.{cond}", f"unparseable condition: {exc}") from None
         out.append(MetricSpec(
-            name=str(m["name"]), provider=kind if provider in ("auto", kind) else provider, query=query,
+            name=str(m["name"]), provider=chosen, query=query,
             success_condition=_opt_str(m.get("successCondition")),
             failure_condition=_opt_str(m.get("failureCondition")),
             interval_s=_opt_duration(m.get("interval"), where, f"{key}.interval"),
@@ -319,6 +344,23 @@ def _template_metrics(doc: dict[str, Any], where: _Where, given: Mapping[str, st
             source=f"{where.prefix}: {key}",
         ))
     return out
+
+
+def _plugin_figure(body: Any, where: _Where, key: str) -> str:
+    """The figure a ``web`` metric reads from the plugin (locally: the blissful provider's figure)."""
+    url = body.get("url") if isinstance(body, dict) else None
+    if not isinstance(url, str):
+        raise where.error(f"{key}.url", "missing")
+    found = _PLUGIN_URL.match(url.strip())
+    if found is None:
+        raise where.error(f"{key}.url", f"{url!r}: a web metric is graded locally only when it reads the plugin's "
+                          f"figures: '{{{{args.{METRICS_URL_ARG}}}}}{FIGURE_PATH}<figure>' with a figure among "
+                          "error_rate, success_rate, rps, p50..p99")
+    json_path = str(body.get("jsonPath", "")).replace(" ", "")
+    if json_path != _PLUGIN_JSONPATH:
+        raise where.error(f"{key}.jsonPath", f"{body.get('jsonPath')!r}: the plugin answers {{\"value\": ...}}; "
+                          f"read it with jsonPath: \"{_PLUGIN_JSONPATH}\"")
+    return found.group(1)
 
 
 def _substitute(query: str, args: Mapping[str, str], where: _Where, key: str) -> str:

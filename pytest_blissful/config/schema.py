@@ -351,6 +351,10 @@ class CanaryConfig(_Section):
     load_rate: float = Field(default=100.0, gt=0, description="requests/s sent through the router during a rollout")
     stable_version: str = "1.0.0"
     canary_version: str = "1.1.0"
+    image: str | None = Field(
+        default=None, description="Kubernetes stack: the new image the Argo Rollout (canary.rollout) rolls out")
+    container: str | None = Field(
+        default=None, description="Kubernetes stack: the Rollout's container that gets the image (default: first)")
     compose: Path | None = Field(
         default=None, description="compose recipe with services stable, canary, router (+ prometheus); "
                                   "default: the demo's fixtures/demo/canary/compose.yaml"

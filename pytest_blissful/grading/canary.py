@@ -545,7 +545,7 @@ class CanaryResult:
     """
 
     name: str
-    driver: str  # "docker", "kubernetes"
+    driver: str  # "docker", "argo-rollouts"
     outcome: Outcome
     analysis_phase: Phase
     message: str

@@ -180,3 +180,40 @@ def test_missing_template_names_the_reference(tmp_path: Path) -> None:
     rollout, _ = _manifests(tmp_path)
     with pytest.raises(ConfigError, match=r"steps\[2\].analysis.templates\[0\].templateName: no AnalysisTemplate"):
         plan_from_rollout(rollout, [])
+
+
+WEB_TEMPLATE = DEMO / "analysis-template-web.yaml"
+
+
+def test_web_template_reading_the_plugins_figures_is_graded_locally(tmp_path: Path) -> None:
+    """The template the Argo driver serves through the web provider is, locally, the blissful figure with the
+    same conditions: both sides grade one template."""
+    rollout = tmp_path / "rollout.yaml"
+    rollout.write_text(ROLLOUT.replace("templateName: t", "templateName: error-rate").replace("WEIGHT", "60"))
+    plan = plan_from_rollout(rollout, [WEB_TEMPLATE])
+    analysis = plan.steps[2]
+    assert isinstance(analysis, AnalysisStep)
+    (metric,) = analysis.metrics
+    assert (metric.provider, metric.query) == ("blissful", "error_rate")
+    assert (metric.success_condition, metric.failure_condition) == ("result < 1", "result >= 5")
+    assert (metric.interval_s, metric.count) == (1.0, 2)
+    from pytest_blissful.grading.canary import Phase, evaluate_result
+
+    assert [evaluate_result(v, metric)[0] for v in (0.2, 3.0, 5.0)] == [
+        Phase.SUCCESSFUL, Phase.INCONCLUSIVE, Phase.FAILED]
+
+
+@pytest.mark.parametrize(("provider", "key", "problem"), [
+    ('{web: {url: "http://metrics.example/x", jsonPath: "{$.value}"}}', r"provider.web.url",
+     "graded locally only when it reads the plugin's figures"),
+    ('{web: {url: "{{args.blissful-metrics-url}}/figure/latency", jsonPath: "{$.value}"}}', r"provider.web.url",
+     "with a figure among error_rate"),
+    ('{web: {url: "{{args.blissful-metrics-url}}/figure/p95", jsonPath: "{$.data}"}}', r"provider.web.jsonPath",
+     r"read it with jsonPath: \"\{\$.value\}\""),
+    ("{web: {jsonPath: x}}", r"provider.web.url", "missing"),
+])
+def test_web_metrics_the_plugin_cannot_answer_name_file_and_key(tmp_path: Path, provider: str, key: str,
+                                                                  problem: str) -> None:
+    rollout, tmpl = _manifests(tmp_path, provider=provider)
+    with pytest.raises(ConfigError, match=rf"template.yaml: spec.metrics\[0\].{key}: .*{problem}"):
+        plan_from_rollout(rollout, [tmpl])
