@@ -81,11 +81,13 @@ RULES: dict[str, str] = {
     "rate_limiting": (
         "With an open-model arrival rate at least 1.5 × the measured capacity, the service sheds at least 5% of "
         "requests with 429/503 answered fast (p95 ≤ max(250 ms, 3 × baseline p95)) while the admitted requests "
-        "keep the p99 and error-rate SLOs → ✅. No shedding (< 1%) while admitted requests break an SLO, or "
-        "shedding with admitted requests over the p99 SLO → ❌."),
+        "keep the p99 and error-rate SLOs → ✅. No shedding (< 1%) while admitted requests break an SLO or the "
+        "answers queue (p95 ≥ max(3 × baseline p95, baseline p95 + 500 ms)), or shedding with admitted requests "
+        "over the p99 SLO → ❌."),
     "bulkheads": (
-        "While one dependency is faulted, every endpoint that does not use it (chaos.dependencies) keeps the "
-        "scenario's error-rate and p99 SLOs → ✅. One of them breaks an SLO → ❌."),
+        "While one dependency is slow or hung (holding the callers' resources), every endpoint that does not use "
+        "it (chaos.dependencies) keeps the scenario's error-rate and p99 SLOs → ✅. One of them breaks an SLO → "
+        "❌. A dependency that fails fast shows nothing."),
 }
 
 
@@ -507,6 +509,13 @@ def judge_rate_limiting(obs: Observation) -> Finding:
             return _finding(cap, FAILED, obs, f"no shedding ({shed} of {f.requests} answers 429/503) at "
                             f"{o.offered_rps:.0f} req/s vs capacity {o.capacity_rps:.0f}: admitted p99 "
                             f"{admitted_p99:.0f} ms, {other_share:.0%} failed or never served", **numbers)
+        queued_at = max(3 * o.baseline_p95_ms, o.baseline_p95_ms + 500.0)
+        if o.baseline_p95_ms > 0 and f.p95_ms >= queued_at:
+            # within the SLO, but the answers slowed to several times the baseline: the excess queued instead of
+            # being shed, which is what admission control prevents
+            return _finding(cap, FAILED, obs, f"no shedding ({shed} of {f.requests} answers 429/503): the excess "
+                            f"queued instead, p95 {f.p95_ms:.0f} ms vs {o.baseline_p95_ms:.0f} ms before the "
+                            f"overload, at {o.offered_rps:.0f} req/s vs capacity {o.capacity_rps:.0f}", **numbers)
         return _finding(cap, NOT_SHOWN, obs, f"no shedding, but the service kept its SLOs at {o.offered_rps:.0f} "
                         "req/s (capacity under-measured?)", **numbers)
     if admitted_p99 > obs.slo_p99_ms:

@@ -245,6 +245,14 @@ def test_no_shedding_and_exploding_latency_fails_rate_limiting() -> None:
     assert found.status == "❌"
 
 
+def test_no_shedding_with_answers_queueing_within_the_slo_fails_rate_limiting() -> None:
+    """The excess queued instead of being shed: p95 1200 ms against 200 ms before, still under the 2 s p99 SLO."""
+    queued = judge_rate_limiting(_overload({200: 2000}, p99=1900, baseline_p95_ms=200))
+    assert queued.status == "❌" and "queued instead" in queued.summary
+    kept_up = judge_rate_limiting(_overload({200: 2000}, p99=500, baseline_p95_ms=200))
+    assert kept_up.status == "not shown"
+
+
 def test_an_overload_below_capacity_shows_nothing() -> None:
     assert judge_rate_limiting(_overload({200: 2000}, p99=9, offered_rps=500)).status == "not shown"
 
