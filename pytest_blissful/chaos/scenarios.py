@@ -57,7 +57,7 @@ class ScenarioSlos(BaseModel):
     max_recovery_time_s: float | None = Field(default=None, gt=0)
     max_requests_lost_percent: float | None = Field(
         default=None, ge=0, le=100,
-        description="share of the expected requests the fault may cost (default: max_error_rate_percent); a "
+        description="share of the expected requests the fault may cost (default: twice max_error_rate_percent); a "
                     "fault that slows part of the service (packet loss) costs throughput without failing requests")
 
 

@@ -128,7 +128,7 @@ class ChaosSlos(_Section):
     max_p99_latency_ms: float = Field(default=2000.0, gt=0)
     max_recovery_time_s: float = Field(default=60.0, gt=0)
     max_requests_lost_percent: float | None = Field(default=None, ge=0, le=100,
-                                                    description="default: max_error_rate_percent")
+                                                    description="default: twice max_error_rate_percent")
 
 
 class ToxiproxySetting(_Section):

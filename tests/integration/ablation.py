@@ -65,6 +65,22 @@ def chaos_config(env: Mapping[str, str], scenarios: Sequence[str]) -> BlissfulCo
     })
 
 
+def _warm_up(base_url: str, seconds: float = 4.0) -> None:
+    """New replicas serve their first requests slowly (connection pools, caches): a baseline measured then is not
+    the service's steady state. Send a few seconds of the demo's requests first (bounded in time)."""
+    import contextlib
+
+    import httpx
+
+    paths = ("/hello", "/hello/warm", "/greetings", "/dependency", "/health")
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=base_url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            for path in paths:
+                with contextlib.suppress(httpx.HTTPError):
+                    client.get(path)
+
+
 class DemoLab:
     """The embedded demo stack, brought up once and reconfigured (app replicas recreated) per profile."""
 
@@ -92,6 +108,7 @@ class DemoLab:
             # a restarted container gets new random host ports: read the stack again (nothing left to change)
             stack = compose_up("demo", [demo_compose_file()], self.manager.project, wanted, "lb", 80, 180)
             wait_healthy(stack.base_url + "/ready", 60)
+            _warm_up(stack.base_url)
             self.stack, self.env = stack, wanted
             self.progress(f"reconfigured {dict((k, v) for k, v in wanted.items() if v)} "
                           f"in {time.monotonic() - started:.1f} s")
