@@ -24,8 +24,6 @@ KNOWN_GAPS = {
         "flaky on 2 cores: failed once in the full run, passed twice alone (its inner -n 2 chaos session)",
     "tests/load/test_load_runner.py::test_master_and_two_workers_merge":
         "flaky on 2 cores: master + 2 Locust workers + target; failed once in the full run, passes alone",
-    "tests/kubernetes/test_real_node.py::test_pod_kill_is_graded_on_the_real_node":
-        "issue 13: pod-kill on the real node is often inconclusive (baseline not steady through kubectl port-forward)",
 }
 
 

@@ -118,7 +118,9 @@ def test_pod_kill_is_graded_on_the_real_node(demo: Demo, tmp_path: Path) -> None
     assert len(after) == 1 and after[0] not in before  # ...and replaced by its Deployment
     assert demo.stack.resource("deployment/app1").ready
     assert result.verdict in ("pass", "fail"), result.reason  # graded, not inconclusive
-    assert run.timing.fault_start <= float(str(killed["deleted_at"])) <= run.timing.fault_end
+    # the deletion happens inside the injection action: after it started, before the action returned (fault_start)
+    assert run.timing.injection_start is not None
+    assert run.timing.injection_start <= float(str(killed["deleted_at"])) <= run.timing.fault_start
 
 
 def test_db_latency_through_toxiproxy_on_the_real_node(demo: Demo, tmp_path: Path) -> None:
