@@ -53,7 +53,7 @@ _SWITCHES = ("BLISSFUL_PROFILE", "DEP_TIMEOUT_S", "DEP_DEADLINE_S", "RETRIES", "
 FRAGILE = {"BLISSFUL_PROFILE": "fragile"}
 RESILIENT = {"BLISSFUL_PROFILE": "resilient"}
 # short, CI-sized runs; dependency-timeout holds longer so the breaker's effect has a second half to show in
-FAULT_S = {"dependency-timeout": 4.0, "dependency-flaky": 6.0, "overload": 4.0, "db-latency": 3.0}
+FAULT_S = {"dependency-timeout": 4.0, "dependency-flaky": 10.0, "overload": 4.0, "db-latency": 3.0}
 DEFAULT_FAULT_S = 2.0
 
 
