@@ -15,7 +15,7 @@ action                                    in effect when
                                           packet counters must have grown (the rules really dropped packets)
 ``add_dns_failure``                       the rules are there and a name lookup from the target's namespace fails
 ``add_bandwidth_limit`` / ``add_latency`` our qdisc is on the target's interfaces
-``add_cpu_stress``                        the stress processes run and use at least a quarter of the CPU asked
+``add_cpu_stress``                        the stress processes run and use at least a tenth of the CPU asked
                                           for (``workers`` × ``load_percent``, capped by the container's CPU
                                           limit and the host's cores; they compete with the load generator)
 ``add_memory_stress``                     the stress processes run and hold at least half the memory asked for
@@ -51,7 +51,8 @@ HOLD = "pytest_blissful.chaos.actions.hold"
 KUBERNETES = "pytest_blissful.chaos.actions.kubernetes"
 OVERLOAD = "pytest_blissful.chaos.actions.overload"
 MIN_SHARE = 0.5  # a memory stress must hold at least this share of the memory it asked for
-MIN_CPU_SHARE = 0.25  # a CPU stress must get at least this share of the CPU it asked for (it competes with the load)
+MIN_CPU_SHARE = 0.1  # a CPU stress must get at least this share of the CPU it asked for (it competes with the load
+# generator and the service: on a busy 2-core machine a 2-worker stress got 0.34 cores)
 
 
 @dataclass(frozen=True)
