@@ -63,7 +63,7 @@ class StackManager:
                 raise StackError(f"target unreachable (stack.url in {self.config.source}): {exc}") from None
             return Stack(name=url, kind="external", base_url=url)
         if stack_config.kubernetes is not None:
-            from pytest_blissful.stack import kubernetes
+            import pytest_blissful.stack.kubernetes as kubernetes
 
             return kubernetes.up(self.config, self.run_id, self.owner_pid, self.ledger, self.state_file.parent,
                                  self.progress)
@@ -111,7 +111,7 @@ class StackManager:
         return None
 
     def _teardown_kubernetes(self, stack: Stack, keep: bool) -> str | None:
-        from pytest_blissful.stack import kubernetes
+        import pytest_blissful.stack.kubernetes as kubernetes
 
         assert stack.project is not None
         if keep:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from pytest_blissful.stack import kubernetes_client, kubernetes_resources
+import pytest_blissful.stack.kubernetes_client as kubernetes_client
+import pytest_blissful.stack.kubernetes_resources as kubernetes_resources
 from pytest_blissful.stack.kubernetes_client import Cluster
 from pytest_blissful.stack.kubernetes_ready import ResourceStatus
 

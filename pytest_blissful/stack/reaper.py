@@ -17,7 +17,7 @@ def reap_orphans(ledger: Ledger | None = None, progress: Progress | None = None)
     removed = []
     for project, entry in ledger.orphans(LEDGER_KIND).items():
         if entry.get("target") == "kubernetes":
-            from pytest_blissful.stack import kubernetes
+            import pytest_blissful.stack.kubernetes as kubernetes
             from pytest_blissful.stack.errors import StackError
 
             try:
