@@ -139,13 +139,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                      "tell whether its runs are still going")
     # faults first: they may sit in containers of a killed run's stack, or in containers that outlive it
     if "fault" in kinds:
+        from pytest_blissful.chaos.errors import ChaosError
         from pytest_blissful.chaos.ledger import remove_orphan_faults
 
-        remove_orphan_faults(progress=progress)
+        try:
+            remove_orphan_faults(progress=progress)
+        except ChaosError as exc:  # the entries stay in the ledger; the session goes on and says so
+            _warn_leftovers(session.config, exc)
     if LEDGER_KIND in kinds:
+        from pytest_blissful.stack.errors import StackError
         from pytest_blissful.stack.reaper import reap_orphans
 
-        reap_orphans(progress=progress)
+        try:
+            reap_orphans(progress=progress)
+        except StackError as exc:
+            _warn_leftovers(session.config, exc)
+
+
+def _warn_leftovers(config: pytest.Config, error: Exception) -> None:
+    from pytest_blissful.stack.ledger import ledger_dir
+
+    message = (f"blissful: a killed run's leftovers could not all be removed; they stay in the ledger "
+               f"({ledger_dir() / 'ledger.json'}) and are retried next session: {error}")
+    say(config, message)
+    config.issue_config_time_warning(pytest.PytestWarning(message), stacklevel=2)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -232,9 +249,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from pytest_blissful.stack.ledger import ledger_dir, ledger_kinds, state_file
 
     if "fault" in ledger_kinds():
-        from pytest_blissful.chaos.ledger import remove_all_faults
-
-        remove_all_faults()  # safety net: this run's faults, and those of crashed xdist workers
+        _remove_session_faults(session)
     # the stack may have been started by an xdist worker: the controller owns its removal all the same
     if not state_file(ledger_dir(), config.stash[RUN_ID_KEY]).exists():
         return
@@ -244,6 +259,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         release_signals(config)
     if message:
         say(config, message)
+
+
+def _remove_session_faults(session: pytest.Session) -> None:
+    """The safety net: this run's faults, and those of crashed xdist workers. One that cannot be removed fails the
+    session (it is this run's) or is a warning (a killed run's); either way the stack teardown still runs."""
+    import os
+
+    from pytest_blissful.chaos.errors import ChaosError
+    from pytest_blissful.chaos.ledger import FaultLedger, remove_all_faults
+
+    try:
+        remove_all_faults()
+    except ChaosError as exc:
+        own = [key for key, entry in FaultLedger().faults().items() if int(entry["owner_pid"]) == os.getpid()]
+        if not own:  # a killed run's, already a warning at session start
+            say(session.config, f"blissful: leftovers of killed runs stay in the ledger: {exc}")
+            return
+        say(session.config, f"blissful: FAILED to remove this run's faults {', '.join(own)}: {exc}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -17,3 +17,8 @@ class NetemUnsupported(ChaosError):
 
 class ToxiproxyUnreachable(ChaosError):
     """Toxiproxy's HTTP API did not answer."""
+
+
+class ToxiproxyNotListening(ToxiproxyUnreachable):
+    """Nothing listens at Toxiproxy's loopback API address (connection refused): the Toxiproxy process is gone,
+    and its toxics and proxies went with it."""

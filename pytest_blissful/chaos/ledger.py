@@ -10,6 +10,7 @@ Entries live in the stack ledger's file (kind ``"fault"``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest_blissful.chaos._docker as _docker
 import pytest_blissful.chaos.toxiproxy_client as toxiproxy_client
-from pytest_blissful.chaos.errors import ChaosError
+from pytest_blissful.chaos.errors import ChaosError, ToxiproxyNotListening
 from pytest_blissful.stack.ledger import Ledger, _alive, on_this_host
 
 KIND = "fault"
@@ -209,11 +210,14 @@ def _remove_stress(key: str, entry: Mapping[str, Any]) -> None:
 
 
 def _remove_toxic(key: str, entry: Mapping[str, Any]) -> None:
-    toxiproxy_client.delete_toxic_at(str(entry["api"]), str(entry["proxy"]), str(entry["toxic"]))
+    # A toxic lives in its Toxiproxy process: when nothing listens at the (loopback) API any more, it is gone too.
+    with contextlib.suppress(ToxiproxyNotListening):
+        toxiproxy_client.delete_toxic_at(str(entry["api"]), str(entry["proxy"]), str(entry["toxic"]))
 
 
 def _remove_proxy_disabled(key: str, entry: Mapping[str, Any]) -> None:
-    toxiproxy_client.set_proxy_enabled_at(str(entry["api"]), str(entry["proxy"]), True)
+    with contextlib.suppress(ToxiproxyNotListening):
+        toxiproxy_client.set_proxy_enabled_at(str(entry["api"]), str(entry["proxy"]), True)
 
 
 _ORDER = {"pause": 0, "stopped": 1, "proxy-disabled": 2, "toxic": 3, "iptables": 4, "qdisc": 5, "stress": 6}

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from pytest_blissful.chaos.errors import ChaosError, ToxiproxyUnreachable
+from pytest_blissful.chaos.errors import ChaosError, ToxiproxyNotListening, ToxiproxyUnreachable
+from pytest_blissful.chaos.safety import is_loopback_host
 
 URL_KEY = "blissful_toxiproxy_url"
 URL_ENV = "BLISSFUL_TOXIPROXY_URL"
@@ -26,7 +28,11 @@ def api_url_of(api_url: str | None, configuration: Mapping[str, Any] | None) -> 
 
 
 def _unreachable(api: str, exc: Exception) -> ToxiproxyUnreachable:
-    return ToxiproxyUnreachable(f"Toxiproxy not reachable at {api} (is the toxiproxy service in the stack?): "
+    import httpx
+
+    kind = (ToxiproxyNotListening if isinstance(exc, httpx.ConnectError) and is_loopback_host(urlsplit(api).hostname)
+            else ToxiproxyUnreachable)
+    return kind(f"Toxiproxy not reachable at {api} (is the toxiproxy service in the stack?): "
                                 f"{type(exc).__name__}: {exc}")
 
 
