@@ -3,8 +3,10 @@
 Runs pytest in a temporary service repo (outside the project) and prints:
 - load truth: p50 of GET /api/slow (the service sleeps 200 ms; target: within 5% of 200 ms) and the error rate of
   GET /api/flaky (exactly every tenth request fails; target: 10% ± 2 points);
-- chaos truth: the inventory-slow FMEA verdict with the timeout protection on (DEP_TIMEOUT_S=0.3, expected pass)
-  and switched off (DEP_TIMEOUT_S=0, expected fail): the grade must change with the mechanism.
+- chaos truth: a kill of the only orders instance (expected fail: no redundancy); the inventory-slow FMEA
+  verdict with the timeout protection on (DEP_TIMEOUT_S=0.3, expected pass)
+  and switched off (DEP_TIMEOUT_S=0, expected fail): the grade must change with the mechanism;
+- the verdicts with ``-n 0`` and ``-n 2`` under both spellings of ``--blissful-report-dir``: identical.
 
     .venv/bin/python bench/your_service_truth.py        # needs ./scripts/setup.sh example-service
 
@@ -34,23 +36,50 @@ def test_truth(load_test):
                                  "generator_cpu": [slow.generator_cpu_percent, flaky.generator_cpu_percent]}))
 
 @pytest.mark.chaos
-def test_fault(fmea):
-    result = fmea.run("inventory-slow")
-    print("FAULT " + json.dumps({"verdict": result.verdict, "reason": result.reason,
-                                 "p99_fault_ms": result.impact.p99_fault_ms if result.impact else None}))
+@pytest.mark.parametrize("scenario", ["inventory-slow", "pod-kill"])
+def test_fault(fmea, scenario):
+    result = fmea.run(scenario)
+    print("FAULT " + json.dumps({"scenario": scenario, "verdict": result.verdict, "reason": result.reason,
+                                 "p99_fault_ms": result.impact.p99_fault_ms if result.impact else None,
+                                 "error_rate_fault": result.impact.error_rate_fault if result.impact else None}))
 '''
 
 
-def run(repo: Path, marker: str, env_extra: dict[str, str]) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "BLISSFUL_STATE_DIR": str(repo / ".state"), **env_extra}
-    completed = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:base_url",
-                                "-s", "-q", "-m", marker], cwd=repo, env=env, capture_output=True, text=True,
-                               timeout=900, check=False)
-    tag = "TRUTH " if marker == "perf" else "FAULT "
+def _pytest(repo: Path, marker: str, options: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "BLISSFUL_STATE_DIR": str(repo / ".state")}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:base_url",
+                           "-s", "-q", "-m", marker, *options], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900, check=False)
+
+
+def run(repo: Path, marker: str) -> dict[str, object]:
+    completed = _pytest(repo, marker, [])
     for line in completed.stdout.splitlines():
-        if line.startswith(tag):
-            return dict(json.loads(line[len(tag):]))
+        if line.startswith("TRUTH "):
+            return dict(json.loads(line[len("TRUTH "):]))
     raise SystemExit(completed.stdout[-4000:] + completed.stderr[-2000:])
+
+
+def faults(repo: Path, options: list[str]) -> dict[str, dict[str, object]]:
+    """Each scenario's printed figures, or (under xdist, where prints are not shown) its verdict from
+    the scorecard the run wrote."""
+    completed = _pytest(repo, "chaos", options)
+    found = {}
+    for line in completed.stdout.splitlines():
+        if line.startswith("FAULT "):
+            figures = json.loads(line[len("FAULT "):])
+            found[figures["scenario"]] = figures
+    if not found:
+        report_dir = Path(options[options.index("--blissful-report-dir") + 1]) if "--blissful-report-dir" in options \
+            else next((Path(o.split("=", 1)[1]) for o in options if o.startswith("--blissful-report-dir=")),
+                      repo / "reports")
+        scorecard = report_dir / "scorecard.json"
+        if not scorecard.exists():
+            raise SystemExit(completed.stdout[-4000:] + completed.stderr[-2000:])
+        for row in json.loads(scorecard.read_text())["scenarios"]:
+            found[row["name"]] = {"scenario": row["name"], "verdict": row["verdict"],
+                                      "reason": row.get("reason")}
+    return found
 
 
 def main() -> None:
@@ -60,7 +89,7 @@ def main() -> None:
         (repo / "test_truth.py").write_text(TESTS)
         config = (repo / "blissful.yaml").read_text()
         print(f"load average before: {os.getloadavg()}")
-        truth = run(repo, "perf", {})
+        truth = run(repo, "perf")
         p50 = float(truth["slow_p50_ms"])  # type: ignore[arg-type]
         errors = 100 * float(truth["flaky_error_rate"])  # type: ignore[arg-type]
         p50_ok = "ok" if abs(p50 - 200) <= 10 else "OFF"
@@ -69,13 +98,26 @@ def main() -> None:
               f"{truth['slow_requests']} requests")
         print(f"            GET /api/flaky error rate {errors:.2f}% (target 10 ± 2 points: {errors_ok}), "
               f"{truth['flaky_requests']} requests; generator CPU {truth['generator_cpu']}")
-        on = run(repo, "chaos", {})
+        on = faults(repo, [])
+        kill = on["pod-kill"]
+        print(f"chaos truth: pod-kill of the only orders instance: {kill['verdict']} ({kill['reason']}; "
+              f"error rate under the fault {kill['error_rate_fault']}) — expected fail: one instance, no redundancy")
+        spellings = [["-n", "2", "--blissful-report-dir", str(repo / "r1")],
+                     ["-n", "2", f"--blissful-report-dir={repo / 'r2'}"], ["-n", "0"]]
+        verdicts = {" ".join(options): {name: f["verdict"] for name, f in faults(repo, options).items()}
+                    for options in spellings}
+        verdicts["(plain)"] = {name: f["verdict"] for name, f in on.items()}
+        for spelling, found in verdicts.items():
+            print(f"             verdicts with {spelling}: {found}")
+        distinct = {json.dumps(v, sort_keys=True) for v in verdicts.values()}
+        print(f"             identical under every spelling: {len(distinct) == 1}")
         (repo / "blissful.yaml").write_text(config.replace("stack:\n", "stack:\n  env: {DEP_TIMEOUT_S: \"0\"}\n", 1))
-        off = run(repo, "chaos", {})
-        print(f"chaos truth: inventory-slow with the timeout on: {on['verdict']} "
-              f"(p99 under fault {on['p99_fault_ms']} ms)")
+        off = faults(repo, ["-k", "inventory"])["inventory-slow"]
+        slow = on["inventory-slow"]
+        print(f"chaos truth: inventory-slow with the timeout on: {slow['verdict']} "
+              f"(p99 under fault {slow['p99_fault_ms']} ms)")
         print(f"             with the timeout off (DEP_TIMEOUT_S=0): {off['verdict']} ({off['reason']})")
-        print(f"grade changes with the mechanism: {on['verdict'] != off['verdict']}")
+        print(f"grade changes with the mechanism: {slow['verdict'] != off['verdict']}")
         print(f"load average after: {os.getloadavg()}")
 
 

@@ -37,6 +37,14 @@ def docker(*args: str, timeout: float = DEFAULT_TIMEOUT_S, check: bool = True, e
     return completed
 
 
+def open_docker(*args: str, error: type[Exception] = DockerError) -> subprocess.Popen[str]:
+    """Start a long-running ``docker ARGS...`` (e.g. ``stats``) with its output piped; the caller ends it."""
+    try:
+        return subprocess.Popen(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        raise error(f"the docker CLI is not installed: {INSTALL_HINT}") from None
+
+
 def parse_json_objects(text: str) -> list[dict[str, Any]]:
     """Docker prints ``--format json`` as one JSON array (older compose) or one object per line (newer)."""
     text = text.strip()

@@ -1,18 +1,28 @@
 """CPU % and memory MB of containers from the Docker stats API, sampled about once a second in the background.
 
-One thread per container asks the engine for one stats sample at a time (``stream=False``: the engine waits for
-two readings and returns the pair), so every thread ends within a couple of seconds of ``stop()``; each is
-also bounded by ``max_duration_s``. CPU % is Docker's own figure (100 % = one core), memory is usage minus the
-page cache, as ``docker stats`` shows it.
+Read through the package's one way to Docker, the CLI: one ``docker stats --format '{{json .}}'`` process
+streams a reading of every container about once a second (the engine computes CPU % from two readings, as
+``docker stats`` shows it: 100 % = one core; memory is usage minus the page cache). The process is stopped by
+``stop()`` and, at the latest, after ``max_duration_s``.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pytest_blissful._docker import open_docker
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGTP]?i?B)\s*$")
+_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "PiB": 1024**5,
+          "kB": 1000, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
 
 
 @dataclass(frozen=True)
@@ -23,27 +33,32 @@ class StatsSample:
     memory_mb: float
 
 
-def cpu_percent(stats: Mapping[str, Any]) -> float | None:
-    cpu, pre = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
+def cpu_percent(reading: Mapping[str, Any]) -> float | None:
+    """``"CPUPerc": "12.34%"`` → 12.34 (None while the engine has only one reading: ``"--"``)."""
     try:
-        cpu_delta = cpu["cpu_usage"]["total_usage"] - pre["cpu_usage"]["total_usage"]
-        system_delta = cpu["system_cpu_usage"] - pre["system_cpu_usage"]
-    except (KeyError, TypeError):
+        return float(str(reading["CPUPerc"]).strip().rstrip("%"))
+    except (KeyError, ValueError):
         return None
-    online = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or []) or 1
-    if system_delta <= 0 or cpu_delta < 0:
-        return None
-    return 100.0 * float(cpu_delta) / float(system_delta) * float(online)
 
 
-def memory_mb(stats: Mapping[str, Any]) -> float | None:
-    memory = stats.get("memory_stats") or {}
-    usage = memory.get("usage")
-    if usage is None:
+def memory_mb(reading: Mapping[str, Any]) -> float | None:
+    """``"MemUsage": "86.5MiB / 7.7GiB"`` → 86.5."""
+    match = _SIZE.match(str(reading.get("MemUsage", "")).split("/")[0])
+    if match is None or match.group(2) not in _UNITS:
         return None
-    detail = memory.get("stats") or {}
-    cache = detail.get("inactive_file", detail.get("total_inactive_file", detail.get("cache", 0)))
-    return max(0.0, float(usage) - float(cache)) / (1024 * 1024)
+    return float(match.group(1)) * _UNITS[match.group(2)] / 1024**2
+
+
+def parse_line(line: str) -> dict[str, Any] | None:
+    """One reading of the stream (the CLI redraws the screen with ANSI escapes between them), or None."""
+    text = _ESCAPES.sub("", line).strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        reading: dict[str, Any] = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return reading
 
 
 class StatsSampler:
@@ -54,39 +69,68 @@ class StatsSampler:
         self.max_duration_s = max_duration_s
         self.samples: dict[str, list[StatsSample]] = {side: [] for side in containers}
         self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
 
     def start(self) -> None:
-        import docker
+        ids = [container for side in self.containers.values() for container in side]
+        if not ids:
+            return
+        self._process = open_docker("stats", "--format", "{{json .}}", *ids)
+        self._reader = threading.Thread(target=self._read, args=(self._process,), name="blissful-docker-stats",
+                                        daemon=True)
+        self._reader.start()
+        self._timer = threading.Timer(self.max_duration_s, self._end)
+        self._timer.daemon = True
+        self._timer.start()
 
-        client = docker.from_env(timeout=10)
-        deadline = time.monotonic() + self.max_duration_s
-        for side, ids in self.containers.items():
-            for container in ids:
-                thread = threading.Thread(target=self._sample, args=(client, side, container, deadline),
-                                          name=f"blissful-stats-{side}-{container[:12]}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        side_of = {container: side for side, ids in self.containers.items() for container in ids}
+        last_kept: dict[str, float] = {}
+        assert process.stdout is not None
+        for line in process.stdout:
+            reading = parse_line(line)
+            if reading is None:
+                continue
+            short = str(reading.get("ID", ""))
+            container = next((c for c in side_of if short and c.startswith(short)), None)
+            cpu, memory = cpu_percent(reading), memory_mb(reading)
+            now = time.time()
+            if container is None or cpu is None or memory is None:
+                continue
+            # the first reading has no earlier one to take CPU % from (it shows 0 %); afterwards the CLI redraws
+            # twice a second while the engine has a new reading about once a second
+            if container not in last_kept:
+                last_kept[container] = now
+                continue
+            if now - last_kept[container] < 0.9:
+                continue
+            last_kept[container] = now
+            with self._lock:
+                self.samples[side_of[container]].append(StatsSample(now, container, cpu, memory))
+        process.stdout.close()
+        stderr = ""
+        if process.stderr is not None:
+            stderr = process.stderr.read().strip()
+            process.stderr.close()
+        if process.wait() not in (0, -9) and stderr:  # -9: stopped by us
+            with self._lock:
+                self.errors.append(stderr.splitlines()[-1])
 
-    def _sample(self, client: Any, side: str, container: str, deadline: float) -> None:
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            try:
-                stats = client.api.stats(container, stream=False)
-            except Exception as exc:  # the container is gone, or the engine is busy: note it, stop sampling
-                with self._lock:
-                    self.errors.append(f"{container[:12]}: {type(exc).__name__}: {exc}")
-                return
-            cpu, memory = cpu_percent(stats), memory_mb(stats)
-            if cpu is not None and memory is not None:
-                with self._lock:
-                    self.samples[side].append(StatsSample(time.time(), container, cpu, memory))
+    def _end(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()  # only the CLI client (it does not end on SIGTERM); the containers are untouched
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5.0)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._end()
+        if self._process is not None:
+            self._process.wait(timeout=5.0)
+        if self._reader is not None:
+            self._reader.join(timeout=5.0)
 
     def __enter__(self) -> StatsSampler:
         self.start()
