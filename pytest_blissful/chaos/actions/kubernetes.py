@@ -32,7 +32,7 @@ from pytest_blissful.stack.model import Stack
 
 Configuration = dict[str, Any] | None
 
-__all__ = ["kill_pod", "pod_states", "pods_ready", "wait_ready"]
+__all__ = ["kill_pod", "kubernetes_stack", "pod_states", "pods_ready", "wait_ready", "workload_selector"]
 
 _ENV_LOCK = threading.Lock()
 
@@ -96,6 +96,17 @@ def _selector(stack: Stack, target: str) -> str:
         if labels:
             return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     raise ChaosError(f"no Deployment, StatefulSet or Service named {target!r} in namespace {namespace}")
+
+
+def kubernetes_stack(configuration: Configuration) -> Stack:
+    """The Kubernetes stack bound into the configuration, refused when its cluster is not on this machine and chaos
+    was not allowed (the rule every Kubernetes fault action follows)."""
+    return _stack(configuration)
+
+
+def workload_selector(stack: Stack, target: str) -> str:
+    """The label selector (``k=v,...``) of the Deployment, StatefulSet or Service ``target`` of the stack."""
+    return _selector(stack, target)
 
 
 def kill_pod(target: str, replicas: str | int = "one", grace_period: int = 1,
