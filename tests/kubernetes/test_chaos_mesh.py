@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from pytest_blissful.chaos import ChaosError, ChaosRefused, run_experiment
+from pytest_blissful.chaos import ChaosError, ChaosRefused
 from pytest_blissful.chaos import chaos_mesh as cm
 from pytest_blissful.chaos.actions import chaos_mesh as actions
 from pytest_blissful.chaos.ledger import FaultLedger, remove_orphan_faults
@@ -101,40 +101,48 @@ class _Watcher:
         self._thread.join(10)
 
 
-def test_without_a_chaos_mesh_controller_the_run_is_inconclusive_and_the_resource_deleted(
-        cluster: Cluster, namespace: str, stack: Stack) -> None:
-    """The docs' experiment (fixtures/demo/k8s/experiments/chaos-mesh-network-latency.yaml), run as the FMEA flow
-    runs it: the NetworkChaos is recorded, then created as asked; no controller ever reports it injected, so the run
-    is inconclusive with that reason (never a pass), and afterwards neither the resource nor its entry is left."""
-    with _Watcher(cluster, namespace, "NetworkChaos") as watcher:
-        result = run_experiment(EXPERIMENT, stack=stack, configuration={"app": "web", "fault_duration": 1},
-                                report_dir=Path(os.environ["BLISSFUL_STATE_DIR"]))
-    print(result.explain())
+def test_without_a_chaos_mesh_controller_the_fmea_run_is_inconclusive_and_the_resource_deleted(
+        cluster: Cluster, namespace: str, stack: Stack, tmp_path: Path) -> None:
+    """The docs' experiment (fixtures/demo/k8s/experiments/chaos-mesh-network-latency.yaml) as an FMEA scenario,
+    under load: the NetworkChaos is recorded, then created as asked; no controller ever reports it injected, so the
+    scenario is inconclusive with that reason (never a pass), and afterwards neither the resource nor its ledger
+    entry is left."""
+    from pytest_blissful.config.schema import BlissfulConfig
+    from pytest_blissful.flows.fmea import Fmea
 
-    assert result.inconclusive and not result.passed
-    assert result.reason is not None and NO_CONTROLLER in result.reason
-    (check,) = [c for c in result.checks if c.when == "injected"]
+    config = BlissfulConfig.model_validate({"chaos": {
+        "experiments": {"network-latency": str(EXPERIMENT)}, "targets": {"app": "web"}, "baseline_duration": "2s",
+        "load_during_chaos": 2, "mix": {"GET /health": 1}}})
+    fmea = Fmea(stack, config, tmp_path, progress=print)
+    with _Watcher(cluster, namespace, "NetworkChaos") as watcher:
+        result = fmea.run("network-latency", fault_duration=1)
+    chaos = fmea.runs[-1].chaos
+    print(result.explain(), chaos.explain(), sep="\n")
+
+    assert result.verdict == "inconclusive" and not result.passed
+    assert NO_CONTROLLER in result.reason
+    assert chaos.inconclusive and chaos.reason is not None and NO_CONTROLLER in chaos.reason
+    (check,) = [c for c in chaos.checks if c.when == "injected"]
     assert check.in_effect is False and check.took_s >= CHAOS_MESH_WAIT_S - 0.5
     assert "without a status" in check.evidence and "NetworkChaos" in check.evidence
 
     during = [(at, items, ledger) for at, items, ledger in watcher.seen if items]
     assert during, "the NetworkChaos was never seen on the apiserver"
     _, (created,), ledger = during[0]
-    (entry,) = ledger.values()  # recorded before it was created: present from the first sample that shows it
+    (entry,) = ledger.values()  # written before the resource was created: there whenever the resource is
     name = created["metadata"]["name"]
     assert entry["chaos_kind"] == "NetworkChaos" and entry["name"] == name and entry["namespace"] == namespace
     assert entry["kubeconfig"] == cluster.kubeconfig and entry["server"] == cluster.server
     assert created["spec"] == {
         "action": "delay", "delay": {"latency": "500ms", "jitter": "10ms"}, "duration": "10m", "mode": "all",
         "selector": {"namespaces": [namespace], "labelSelectors": {"app": "web"}}}
-    assert "status" not in created or not created["status"]
-    assert result.window.injected_at is not None and result.window.removed_at is not None
-    seen_after_removal = [items for at, items, _ in watcher.seen if at > result.window.removed_at + 0.05]
-    assert all(not items for items in seen_after_removal)
+    assert not created.get("status")
+    assert chaos.window.removed_at is not None
+    assert all(not items for at, items, _ in watcher.seen if at > chaos.window.removed_at + 0.05)
 
     assert _resources(cluster, namespace, "NetworkChaos") == []
     assert FaultLedger().faults() == {}
-    assert [a.name for a in result.activities if a.phase == "rollbacks"] == ["delete-the-network-chaos"]
+    assert [a.name for a in chaos.activities if a.phase == "rollbacks"] == ["delete-the-network-chaos"]
 
 
 def test_stress_and_dns_chaos_are_created_as_asked_and_deleted_by_the_rollback(
