@@ -24,7 +24,7 @@ import pytest
 from pytest_blissful.chaos import ChaosError, ChaosRefused
 from pytest_blissful.chaos import chaos_mesh as cm
 from pytest_blissful.chaos.actions import chaos_mesh as actions
-from pytest_blissful.chaos.ledger import FaultLedger, remove_orphan_faults
+from pytest_blissful.chaos.ledger import FaultLedger, remove_all_faults, remove_orphan_faults
 from pytest_blissful.chaos.verify import CHAOS_MESH_WAIT_S, NO_CONTROLLER
 from pytest_blissful.stack import kubernetes
 from pytest_blissful.stack.kubernetes_client import Cluster
@@ -171,6 +171,13 @@ def test_stress_and_dns_chaos_are_created_as_asked_and_deleted_by_the_rollback(
     assert _resources(cluster, namespace, "StressChaos") == []
     assert FaultLedger().faults() == {}
     assert actions.delete_chaos(configuration=configuration) == []
+
+    # no rollback at all: the end-of-session safety net (the plugin's remove_all_faults) deletes it
+    loss = actions.network_chaos(action="loss", target="web", loss="25%", correlation=10, configuration=configuration)
+    assert _resources(cluster, namespace, "NetworkChaos")[0]["spec"]["loss"] == {"loss": "25", "correlation": "10"}
+    assert remove_all_faults() == [loss["ledger_key"]]
+    assert _resources(cluster, namespace, "NetworkChaos") == []
+    assert FaultLedger().faults() == {}
 
 
 INJECT_AND_HANG = """
