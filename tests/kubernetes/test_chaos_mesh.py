@@ -273,6 +273,8 @@ BAD_INPUT: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
      r"stress_chaos: give a CPU stressor .* and/or a memory stressor"),
     (lambda c: actions.stress_chaos(target="web", cpu_workers=0, configuration=c),
      r"stress_chaos: cpu_workers=0 must be a whole number ≥ 1"),
+    (lambda c: actions.stress_chaos(target="web", cpu_load=0, configuration=c),
+     r"stress_chaos: cpu_load=0 must be 1-100"),
     (lambda c: actions.stress_chaos(target="web", memory_size="lots", configuration=c),
      r"memory_size='lots' is not a size"),
     (lambda c: actions.dns_chaos(action="nxdomain", target="web", configuration=c),
@@ -328,4 +330,9 @@ def test_a_cluster_elsewhere_is_refused(stack: Stack, monkeypatch: pytest.Monkey
                                                                   "server": "https://10.1.2.3:6443"}})
     with pytest.raises(ChaosRefused, match=r"https://10\.1\.2\.3:6443: it is not on this machine"):
         actions.stress_chaos(target="web", cpu_workers=1, configuration={"blissful_stack": remote.to_dict()})
+    compose = Stack(name="c", kind="compose", base_url=stack.base_url, project="p")
+    with pytest.raises(ChaosError, match=r"need a Kubernetes stack bound as blissful_stack \(got: compose\)"):
+        actions.dns_chaos(target="web", configuration={"blissful_stack": compose.to_dict()})
+    with pytest.raises(ChaosError, match=r"\(got: none\)"):
+        actions.delete_chaos()
     assert FaultLedger().faults() == {}

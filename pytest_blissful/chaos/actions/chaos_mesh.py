@@ -219,9 +219,11 @@ def stress_chaos(target: str | None = None, labels: Mapping[str, str] | None = N
     where = "stress_chaos"
     stressors: dict[str, Any] = {}
     if cpu_workers is not None or cpu_load is not None:
-        workers = _count(cpu_workers if cpu_workers is not None else 1, "cpu_workers", where)
-        stressors["cpu"] = {"workers": workers, "load": int(float(_percent(cpu_load if cpu_load is not None
-                                                                           else 100, "cpu_load", where) or 0))}
+        load = float(_percent(cpu_load if cpu_load is not None else 100, "cpu_load", where) or 0)
+        if load < 1:
+            raise ChaosError(f"{where}: cpu_load={cpu_load!r} must be 1-100 (percent of a CPU per worker)")
+        stressors["cpu"] = {"workers": _count(cpu_workers if cpu_workers is not None else 1, "cpu_workers", where),
+                            "load": round(load)}
     if memory_workers is not None or memory_size is not None:
         if memory_size is None or not _SIZE.match(str(memory_size).strip()):
             raise ChaosError(f"{where}: memory_size={memory_size!r} is not a size (e.g. '256MB', '1GB', '90%')")

@@ -41,7 +41,7 @@ def _stack(configuration: Configuration) -> Stack:
     stack = stack_from(configuration)
     if stack is None or stack.kind != "kubernetes" or not stack.namespace:
         kind = stack.kind if stack else "none"
-        raise ChaosError(f"Kubernetes pod actions need a Kubernetes stack bound as blissful_stack (got: {kind})")
+        raise ChaosError(f"Kubernetes fault actions need a Kubernetes stack bound as blissful_stack (got: {kind})")
     if not stack.kubernetes.get("local") and not safety.allow_remote(configuration):
         raise ChaosRefused(f"refusing chaos against the Kubernetes cluster at {stack.kubernetes.get('server')}: it is "
                            "not on this machine (loopback); pass --blissful-allow-chaos (or set "
