@@ -92,7 +92,7 @@ def _unused(where: str, action: str, **given: Any) -> None:
         raise ChaosError(f"{where}: argument(s) {', '.join(extra)} do not apply to action {action!r}")
 
 
-def _labels(stack: Stack, target: str | None, labels: Mapping[str, Any] | None, where: str,
+def _labels(cluster: Any, stack: Stack, target: str | None, labels: Mapping[str, Any] | None, where: str,
             argument: str = "target") -> dict[str, str]:
     """The pods' labels: those of the workload/Service ``target`` of the stack, or ``labels`` (exactly one)."""
     other = "labels" if argument == "target" else "peer_labels"
@@ -103,7 +103,7 @@ def _labels(stack: Stack, target: str | None, labels: Mapping[str, Any] | None, 
         if not isinstance(labels, Mapping) or not labels or not all(isinstance(k, str) for k in labels):
             raise ChaosError(f"{where}: {other}={labels!r} must be a non-empty mapping of label names to values")
         return {str(k): str(v) for k, v in labels.items()}
-    selector = workload_selector(stack, str(target))
+    selector = workload_selector(stack, str(target), cluster)
     return dict(pair.split("=", 1) for pair in selector.split(","))
 
 
@@ -203,9 +203,9 @@ def network_chaos(action: str = "delay", target: str | None = None, labels: Mapp
     seconds = _duration(duration, "duration", where)
     cluster = _cluster(stack)
     chaos_mesh.require_crd(cluster, str(stack.namespace), "NetworkChaos")
-    spec.update(_pod_selector(cluster, stack, _labels(stack, target, labels, where), mode, value, where))
+    spec.update(_pod_selector(cluster, stack, _labels(cluster, stack, target, labels, where), mode, value, where))
     if action == "partition":
-        other = _labels(stack, peer, peer_labels, where, argument="peer")
+        other = _labels(cluster, stack, peer, peer_labels, where, argument="peer")
         spec["target"] = _pod_selector(cluster, stack, other, "all", None, f"{where} peer")
     return _inject(stack, cluster, "NetworkChaos", f"network-{action}", spec, seconds, configuration)
 
@@ -236,7 +236,7 @@ def stress_chaos(target: str | None = None, labels: Mapping[str, str] | None = N
     stack = kubernetes_stack(configuration)
     cluster = _cluster(stack)
     chaos_mesh.require_crd(cluster, str(stack.namespace), "StressChaos")
-    spec = {**_pod_selector(cluster, stack, _labels(stack, target, labels, where), mode, value, where),
+    spec = {**_pod_selector(cluster, stack, _labels(cluster, stack, target, labels, where), mode, value, where),
             "stressors": stressors}
     fault = "stress-" + "-".join(sorted(stressors))
     return _inject(stack, cluster, "StressChaos", fault, spec, seconds, configuration)
@@ -264,8 +264,8 @@ def dns_chaos(action: str = "error", patterns: list[str] | None = None, target: 
     stack = kubernetes_stack(configuration)
     cluster = _cluster(stack)
     chaos_mesh.require_crd(cluster, str(stack.namespace), "DNSChaos")
-    spec = {"action": action, **_pod_selector(cluster, stack, _labels(stack, target, labels, where), mode, value,
-                                              where)}
+    pods = _labels(cluster, stack, target, labels, where)
+    spec = {"action": action, **_pod_selector(cluster, stack, pods, mode, value, where)}
     if patterns is not None:
         spec["patterns"] = list(patterns)
     return _inject(stack, cluster, "DNSChaos", f"dns-{action}", spec, seconds, configuration)

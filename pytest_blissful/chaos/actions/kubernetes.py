@@ -73,11 +73,11 @@ def _kubeconfig(stack: Stack) -> Iterator[dict[str, str]]:
                 os.environ["KUBECONFIG"] = previous
 
 
-def _selector(stack: Stack, target: str) -> str:
+def _selector(stack: Stack, target: str, cluster: kubernetes_client.Cluster | None = None) -> str:
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
-    cluster = kubernetes_client.cluster_of(stack.kubernetes)
+    cluster = cluster or kubernetes_client.cluster_of(stack.kubernetes)
     namespace = str(stack.namespace)
     core, apps = client.CoreV1Api(cluster.api), client.AppsV1Api(cluster.api)
     readers: list[tuple[str, Callable[[], Any]]] = [
@@ -104,9 +104,10 @@ def kubernetes_stack(configuration: Configuration) -> Stack:
     return _stack(configuration)
 
 
-def workload_selector(stack: Stack, target: str) -> str:
-    """The label selector (``k=v,...``) of the Deployment, StatefulSet or Service ``target`` of the stack."""
-    return _selector(stack, target)
+def workload_selector(stack: Stack, target: str, cluster: kubernetes_client.Cluster | None = None) -> str:
+    """The label selector (``k=v,...``) of the Deployment, StatefulSet or Service ``target`` of the stack (on
+    ``cluster`` when already connected)."""
+    return _selector(stack, target, cluster)
 
 
 def kill_pod(target: str, replicas: str | int = "one", grace_period: int = 1,
