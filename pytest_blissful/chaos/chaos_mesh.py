@@ -25,6 +25,10 @@ INSTALL_HINT = ("Chaos Mesh must be installed in the cluster (its CRDs, controll
                 "Chaos Mesh faults")
 
 
+class NotCreated(ChaosError):
+    """The API server refused to create the resource (a 4xx answer): there is nothing to delete."""
+
+
 @dataclass(frozen=True)
 class Injection:
     """What the controller reports about one resource: ``injected`` only when every selected container is."""
@@ -86,8 +90,10 @@ def create(cluster: Any, namespace: str, kind: str, name: str, spec: Mapping[str
     except ApiException as exc:
         if exc.status == 404:
             require_crd(cluster, namespace, kind)  # gone since the check: say so
-        raise ChaosError(f"the API server at {cluster.server} rejected {kind} {name} in namespace {namespace}: "
-                         f"{_message(exc)}") from None
+        message = f"the API server at {cluster.server} {{}} {kind} {name} in namespace {namespace}: {_message(exc)}"
+        if exc.status is not None and 400 <= int(exc.status) < 500:
+            raise NotCreated(message.format("rejected")) from None
+        raise ChaosError(message.format(f"answered HTTP {exc.status} to the creation of")) from None
     return created
 
 
@@ -176,6 +182,7 @@ __all__ = [
     "PLURALS",
     "VERSION",
     "Injection",
+    "NotCreated",
     "crd_name",
     "create",
     "delete",

@@ -153,8 +153,8 @@ def _inject(stack: Stack, cluster: Any, kind: str, fault: str, spec: dict[str, A
                        server=cluster.server)
     try:
         chaos_mesh.create(cluster, namespace, kind, name, spec, {**labels, chaos_mesh.FAULT_LABEL: key})
-    except ChaosError:
-        forget_fault(key)  # the API server refused it: nothing was created
+    except chaos_mesh.NotCreated:
+        forget_fault(key)  # refused: nothing was created (any other failure keeps the entry, so it is deleted later)
         raise
     return {"kind": kind, "name": name, "namespace": namespace, "fault": fault, "ledger_key": key,
             "created_at": time.time(), "spec": spec}
