@@ -119,7 +119,9 @@ def remove_all_faults(owner_pid: int | None = None, run_id: str | None = None,
 
 
 def _describe(entry: Mapping[str, Any]) -> str:
-    where = entry.get("container_name") or str(entry.get("container_id", ""))[:12] or entry.get("proxy", "")
+    where = (entry.get("container_name") or str(entry.get("container_id", ""))[:12] or entry.get("proxy", "")
+             or (f"{entry.get('chaos_kind')} {entry.get('namespace')}/{entry.get('name')}" if entry.get("chaos_kind")
+                 else ""))
     return f"{entry.get('family')} {entry.get('fault', '')} on {where}".replace("  ", " ")
 
 
@@ -220,6 +222,23 @@ def _remove_proxy_disabled(key: str, entry: Mapping[str, Any]) -> None:
         toxiproxy_client.set_proxy_enabled_at(str(entry["api"]), str(entry["proxy"]), True)
 
 
+def _remove_chaos_mesh(key: str, entry: Mapping[str, Any]) -> None:
+    """Delete a Chaos Mesh resource and wait until it is gone (its controller recovers the fault first). One already
+    gone, or in a namespace or cluster without its CRD (the API server answers 404), counts as removed; a cluster
+    that cannot be reached is an error: the resource may still be there."""
+    from pytest_blissful.chaos import chaos_mesh
+    from pytest_blissful.stack.errors import StackError
+    from pytest_blissful.stack.kubernetes_client import cluster_of
+
+    try:
+        cluster = cluster_of({"kubeconfig": entry["kubeconfig"], "context": entry.get("context")})
+    except StackError as exc:
+        where = f"{entry.get('chaos_kind')} {entry.get('name')} in namespace {entry.get('namespace')}"
+        raise ChaosError(f"{where}: {exc}") from None
+    chaos_mesh.delete(cluster, str(entry["namespace"]), str(entry["chaos_kind"]), str(entry["name"]),
+                      float(entry.get("delete_timeout", 30.0)))
+
+
 _ORDER = {"pause": 0, "stopped": 1, "proxy-disabled": 2, "toxic": 3, "iptables": 4, "qdisc": 5, "stress": 6}
 _REMOVERS: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
     "iptables": _remove_iptables,
@@ -229,4 +248,5 @@ _REMOVERS: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
     "stress": _remove_stress,
     "toxic": _remove_toxic,
     "proxy-disabled": _remove_proxy_disabled,
+    "chaos-mesh": _remove_chaos_mesh,
 }

@@ -22,6 +22,10 @@ action                                    in effect when
 Toxiproxy ``create_*_toxic``              the toxic is on the proxy
 Toxiproxy ``disable_proxy``               the proxy is disabled
 Kubernetes ``kill_pod``                   every pod it deleted is gone or terminating (an event: not re-checked)
+Chaos Mesh ``network_chaos`` /            Chaos Mesh's controller reports the resource injected: at least one
+``stress_chaos`` / ``dns_chaos``          container record and every record ``Injected`` (``AllInjected``), not
+                                          paused (waited for up to 5 s); before removal, still so. No status at
+                                          all: no Chaos Mesh controller acted on it (is Chaos Mesh running?)
 ``start_overload``                        the overload generator runs and is sending; before removal, the
                                           service visibly could not keep up with it: it sheds (429/503 for at
                                           least 10% of the overload), 20% fail, or their p95 reached 3 × the
@@ -50,6 +54,8 @@ TOXIPROXY = "pytest_blissful.chaos.actions.toxiproxy"
 HOLD = "pytest_blissful.chaos.actions.hold"
 KUBERNETES = "pytest_blissful.chaos.actions.kubernetes"
 OVERLOAD = "pytest_blissful.chaos.actions.overload"
+CHAOS_MESH = "pytest_blissful.chaos.actions.chaos_mesh"
+CHAOS_MESH_WAIT_S = 5.0  # how long the controller gets to report a Chaos Mesh resource injected
 MIN_SHARE = 0.5  # a memory stress must hold at least this share of the memory it asked for
 MIN_CPU_SHARE = 0.1  # a CPU stress must get at least this share of the CPU it asked for (it competes with the load
 # generator and the service: on a busy 2-core machine a 2-worker stress got 0.34 cores)
@@ -433,6 +439,51 @@ def _check_pods_deleted(arguments: Mapping[str, Any], output: Any, configuration
     return _Outcome(ok, ", ".join(f"pod {name} is {s}" for name, s in states.items()))
 
 
+# --- Chaos Mesh ---------------------------------------------------------------------------------------------------
+
+NO_CONTROLLER = ("not verified: no Chaos Mesh controller reported the fault injected (is Chaos Mesh running in the "
+                 "cluster?)")
+
+
+def _check_chaos_mesh(arguments: Mapping[str, Any], output: Any, configuration: Mapping[str, Any] | None,
+                      when: When, state: Any) -> _Outcome:
+    """Wait (bounded) for Chaos Mesh's controller to report the resource injected; before removal, read it once."""
+    from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+    from pytest_blissful.chaos import chaos_mesh
+    from pytest_blissful.chaos.actions.kubernetes import kubernetes_stack
+    from pytest_blissful.stack.kubernetes_client import cluster_of
+
+    if not isinstance(output, Mapping) or not output.get("name"):
+        return _Outcome(False, "the action reported no Chaos Mesh resource")
+    kind, name, namespace = str(output["kind"]), str(output["name"]), str(output["namespace"])
+    stack = kubernetes_stack(dict(configuration) if configuration is not None else None)
+    cluster = cluster_of(stack.kubernetes)
+    what = f"{kind} {namespace}/{name}"
+
+    def look() -> chaos_mesh.Injection:
+        return chaos_mesh.injection_state(chaos_mesh.read(cluster, namespace, kind, name))
+
+    if when == "before-removal":
+        seen = look()
+        if seen.injected:
+            return _Outcome(True, f"{what} still injected: {seen.evidence}")
+        return _Outcome(False, f"{what} no longer injected before removal: {seen.evidence}")
+    started = time.monotonic()
+    try:
+        seen = Retrying(stop=stop_after_delay(CHAOS_MESH_WAIT_S), wait=wait_fixed(0.25),
+                        retry=retry_if_result(lambda s: not s.injected))(look)
+    except RetryError as exc:
+        seen = exc.last_attempt.result()
+    took = time.monotonic() - started
+    if seen.injected:
+        return _Outcome(True, f"{what} injected by Chaos Mesh after {took:.1f} s: {seen.evidence}")
+    if seen.exists and not seen.acted:
+        return _Outcome(False, f"{NO_CONTROLLER}: {what} created, still without a status after {took:.1f} s "
+                               f"({seen.evidence})")
+    return _Outcome(False, f"{what} not injected {took:.1f} s after its creation: {seen.evidence}")
+
+
 # --- overload -----------------------------------------------------------------------------------------------------
 
 OVERLOAD_SHED = 0.1  # the service could not keep up: it turned away this share (429/503) ...
@@ -489,6 +540,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     (TOXIPROXY, "disable_proxy"): _check_proxy_disabled,
     (KUBERNETES, "kill_pod"): _check_pods_deleted,
     (OVERLOAD, "start_overload"): _check_overload,
+    **{(CHAOS_MESH, func): _check_chaos_mesh for func in ("network_chaos", "stress_chaos", "dns_chaos")},
 }
 
-__all__ = ["CHECKERS", "Check", "FaultChecks"]
+__all__ = ["CHECKERS", "NO_CONTROLLER", "Check", "FaultChecks"]

@@ -113,14 +113,17 @@ def test_groovy_snippets_parse(tmp_path: Path) -> None:
 
 
 def _experiments() -> list[Snippet]:
-    return of_kind("experiment") + [s for s in of_kind("file") if s.arg.endswith(".json") and '"method"' in s.text]
+    shown_files = [s for s in of_kind("file") if (s.arg.endswith(".json") and '"method"' in s.text)
+                   or (s.arg.endswith((".yaml", ".yml")) and re.search(r"^method:", s.text, re.MULTILINE))]
+    return of_kind("experiment") + shown_files
 
 
 @pytest.mark.parametrize("snippet", _experiments(), ids=ids)
 def test_experiment_snippets_are_valid_for_chaos_toolkit(snippet: Snippet) -> None:
     from chaoslib.experiment import ensure_experiment_is_valid
 
-    ensure_experiment_is_valid(json.loads(snippet.text))
+    is_yaml = snippet.arg.endswith((".yaml", ".yml"))
+    ensure_experiment_is_valid(yaml.safe_load(snippet.text) if is_yaml else json.loads(snippet.text))
 
 
 @pytest.mark.parametrize("snippet", of_kind("pytest") + of_kind("example"), ids=ids)

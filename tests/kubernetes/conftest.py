@@ -6,6 +6,7 @@ opted out of the step (``BLISSFUL_K8S=0``) skips them."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -88,3 +89,63 @@ def write_manifests(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+CHAOS_MESH_CRDS = Path(__file__).with_name("chaos_mesh_crds.yaml")
+
+
+@pytest.fixture(scope="session")
+def chaos_mesh_crds(cluster: Cluster) -> Iterator[list[str]]:
+    """The project's own minimal Chaos Mesh CRDs (tests/kubernetes/chaos_mesh_crds.yaml: no controller behind them).
+    Those this session created are deleted at its end (with every resource of their kinds); ones already there are
+    left alone, and no other CRD is touched."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    api = client.ApiextensionsV1Api(cluster.api)
+    documents = {d["metadata"]["name"]: d for d in yaml.safe_load_all(CHAOS_MESH_CRDS.read_text()) if d}
+    created: list[str] = []
+    deadline = time.monotonic() + 60
+    while not all(_ready(api, name, documents[name], created) for name in documents):
+        assert time.monotonic() < deadline, f"Chaos Mesh test CRDs not established within 60 s: {list(documents)}"
+        time.sleep(0.1)
+    yield list(documents)
+    for name in created:
+        try:
+            api.delete_custom_resource_definition(name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+    deadline = time.monotonic() + 30
+    while any(_exists(api, name) for name in created) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def _ready(api: Any, name: str, document: dict[str, Any], created: list[str]) -> bool:
+    """Create the CRD when it is missing (once an earlier session's deletion finished); True once served."""
+    from kubernetes.client.rest import ApiException
+
+    try:
+        crd = api.read_custom_resource_definition(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        api.create_custom_resource_definition(document)
+        if name not in created:
+            created.append(name)
+        return False
+    if crd.metadata.deletion_timestamp is not None:
+        return False  # an earlier session's, still being deleted
+    return any(c.type == "Established" and c.status == "True" for c in (crd.status.conditions or []))
+
+
+def _exists(api: Any, name: str) -> bool:
+    from kubernetes.client.rest import ApiException
+
+    try:
+        api.read_custom_resource_definition(name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True

@@ -32,7 +32,7 @@ from pytest_blissful.stack.model import Stack
 
 Configuration = dict[str, Any] | None
 
-__all__ = ["kill_pod", "pod_states", "pods_ready", "wait_ready"]
+__all__ = ["kill_pod", "kubernetes_stack", "pod_states", "pods_ready", "wait_ready", "workload_selector"]
 
 _ENV_LOCK = threading.Lock()
 
@@ -41,7 +41,7 @@ def _stack(configuration: Configuration) -> Stack:
     stack = stack_from(configuration)
     if stack is None or stack.kind != "kubernetes" or not stack.namespace:
         kind = stack.kind if stack else "none"
-        raise ChaosError(f"Kubernetes pod actions need a Kubernetes stack bound as blissful_stack (got: {kind})")
+        raise ChaosError(f"Kubernetes fault actions need a Kubernetes stack bound as blissful_stack (got: {kind})")
     if not stack.kubernetes.get("local") and not safety.allow_remote(configuration):
         raise ChaosRefused(f"refusing chaos against the Kubernetes cluster at {stack.kubernetes.get('server')}: it is "
                            "not on this machine (loopback); pass --blissful-allow-chaos (or set "
@@ -73,11 +73,11 @@ def _kubeconfig(stack: Stack) -> Iterator[dict[str, str]]:
                 os.environ["KUBECONFIG"] = previous
 
 
-def _selector(stack: Stack, target: str) -> str:
+def _selector(stack: Stack, target: str, cluster: kubernetes_client.Cluster | None = None) -> str:
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
-    cluster = kubernetes_client.cluster_of(stack.kubernetes)
+    cluster = cluster or kubernetes_client.cluster_of(stack.kubernetes)
     namespace = str(stack.namespace)
     core, apps = client.CoreV1Api(cluster.api), client.AppsV1Api(cluster.api)
     readers: list[tuple[str, Callable[[], Any]]] = [
@@ -96,6 +96,18 @@ def _selector(stack: Stack, target: str) -> str:
         if labels:
             return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     raise ChaosError(f"no Deployment, StatefulSet or Service named {target!r} in namespace {namespace}")
+
+
+def kubernetes_stack(configuration: Configuration) -> Stack:
+    """The Kubernetes stack bound into the configuration, refused when its cluster is not on this machine and chaos
+    was not allowed (the rule every Kubernetes fault action follows)."""
+    return _stack(configuration)
+
+
+def workload_selector(stack: Stack, target: str, cluster: kubernetes_client.Cluster | None = None) -> str:
+    """The label selector (``k=v,...``) of the Deployment, StatefulSet or Service ``target`` of the stack (on
+    ``cluster`` when already connected)."""
+    return _selector(stack, target, cluster)
 
 
 def kill_pod(target: str, replicas: str | int = "one", grace_period: int = 1,
