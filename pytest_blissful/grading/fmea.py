@@ -467,23 +467,26 @@ def _disturbed(sample: ProbeSample, bound_ms: float) -> bool:
 
 def detect(probes: Sequence[ProbeSample], timeline: Timeline, timing: FmeaTiming, bound_ms: float,
            baseline: Window) -> float | None:
-    """Seconds from fault start to the first observable signal; None when nothing was observable.
+    """Seconds from the fault being in place to the first request it disturbed; None when nothing showed.
 
-    A signal is a disturbed probe (an error, or latency past the bound) that another disturbed probe confirms
-    within ``CONFIRM_S``: one slow answer on a busy machine is noise, not detection. Only what shows before
-    the fault is removed counts; what happens afterwards is recovery.
+    Like recovery (the first request answered healthily again), detection is placed at a request's *sending*:
+    the instant from which requests were affected. The signal is a disturbed probe (an error, or latency past
+    the bound) that another disturbed probe confirms within ``CONFIRM_S``: one slow answer on a busy machine is
+    noise, not detection. A request already in flight when the fault landed and disturbed by it counts from the
+    fault's start (0 s). Only disturbances that showed while the fault was in place count; what happens
+    afterwards is recovery.
     """
     disturbed = [p for p in probes if _disturbed(p, bound_ms)]
     for index, sample in enumerate(disturbed):
-        # when the disturbance became observable: a slow answer (or a timeout) once it passed the bound,
-        # a fast error when it came back
+        # when the disturbance showed: a slow answer (or a timeout) once it passed the bound, a fast error when
+        # it came back
         observed_at = sample.at + min(sample.latency_ms, bound_ms) / 1000
         if observed_at < timing.fault_start:
             continue
-        if observed_at > timing.fault_end:
+        if sample.at > timing.fault_end:
             break
         if any(0 < other.at - sample.at <= CONFIRM_S for other in disturbed[index + 1:index + 50]):
-            return max(0.0, observed_at - timing.fault_start)
+            return max(0.0, sample.at - timing.fault_start)
     error_bound = max(baseline.error_rate * 2, 0.01)
     p99_bound = max(baseline.p99_ms * 3, baseline.p99_ms + 50.0)
     lo, hi = timeline.bucket_span(timeline.second_at_epoch(timing.fault_start),
