@@ -41,7 +41,8 @@ def test_fault(fmea, scenario):
     result = fmea.run(scenario)
     print("FAULT " + json.dumps({"scenario": scenario, "verdict": result.verdict, "reason": result.reason,
                                  "p99_fault_ms": result.impact.p99_fault_ms if result.impact else None,
-                                 "error_rate_fault": result.impact.error_rate_fault if result.impact else None}))
+                                 "error_rate_fault":
+                                     result.impact.error_rate_fault_percent if result.impact else None}))
 '''
 
 
@@ -69,6 +70,8 @@ def faults(repo: Path, options: list[str]) -> dict[str, dict[str, object]]:
         if line.startswith("FAULT "):
             figures = json.loads(line[len("FAULT "):])
             found[figures["scenario"]] = figures
+    if not found and "-n" not in options:
+        raise SystemExit(completed.stdout[-4000:] + completed.stderr[-2000:])
     if not found:
         report_dir = Path(options[options.index("--blissful-report-dir") + 1]) if "--blissful-report-dir" in options \
             else next((Path(o.split("=", 1)[1]) for o in options if o.startswith("--blissful-report-dir=")),
@@ -101,7 +104,8 @@ def main() -> None:
         on = faults(repo, [])
         kill = on["pod-kill"]
         print(f"chaos truth: pod-kill of the only orders instance: {kill['verdict']} ({kill['reason']}; "
-              f"error rate under the fault {kill['error_rate_fault']}) — expected fail: one instance, no redundancy")
+              f"error rate under the fault {kill['error_rate_fault']:.1f}%) — expected fail: one instance, "
+              "no redundancy")
         spellings = [["-n", "2", "--blissful-report-dir", str(repo / "r1")],
                      ["-n", "2", f"--blissful-report-dir={repo / 'r2'}"], ["-n", "0"]]
         verdicts = {" ".join(options): {name: f["verdict"] for name, f in faults(repo, options).items()}
