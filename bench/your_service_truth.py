@@ -3,7 +3,8 @@
 Runs pytest in a temporary service repo (outside the project) and prints:
 - load truth: p50 of GET /api/slow (the service sleeps 200 ms; target: within 5% of 200 ms) and the error rate of
   GET /api/flaky (exactly every tenth request fails; target: 10% ± 2 points);
-- chaos truth: a kill of the only orders instance (expected fail: no redundancy); the inventory-slow FMEA
+- chaos truth: a kill of the only orders instance (the outage is seen; inconclusive, because the instance comes
+  back on another ephemeral host port, where the run cannot observe its recovery); the inventory-slow FMEA
   verdict with the timeout protection on (DEP_TIMEOUT_S=0.3, expected pass)
   and switched off (DEP_TIMEOUT_S=0, expected fail): the grade must change with the mechanism;
 - the verdicts with ``-n 0`` and ``-n 2`` under both spellings of ``--blissful-report-dir``: identical.
@@ -67,8 +68,8 @@ def faults(repo: Path, options: list[str]) -> dict[str, dict[str, object]]:
     completed = _pytest(repo, "chaos", options)
     found = {}
     for line in completed.stdout.splitlines():
-        if line.startswith("FAULT "):
-            figures = json.loads(line[len("FAULT "):])
+        if "FAULT {" in line:  # pytest's progress dot may precede it
+            figures = json.loads(line[line.index("FAULT {") + len("FAULT "):])
             found[figures["scenario"]] = figures
     if not found and "-n" not in options:
         raise SystemExit(completed.stdout[-4000:] + completed.stderr[-2000:])
@@ -104,8 +105,8 @@ def main() -> None:
         on = faults(repo, [])
         kill = on["pod-kill"]
         print(f"chaos truth: pod-kill of the only orders instance: {kill['verdict']} ({kill['reason']}; "
-              f"error rate under the fault {kill['error_rate_fault']:.1f}%) — expected fail: one instance, "
-              "no redundancy")
+              f"error rate under the fault {kill['error_rate_fault']:.1f}%) — expected: the outage seen (100% "
+              "errors), then inconclusive: the instance comes back on another ephemeral host port")
         spellings = [["-n", "2", "--blissful-report-dir", str(repo / "r1")],
                      ["-n", "2", f"--blissful-report-dir={repo / 'r2'}"], ["-n", "0"]]
         verdicts = {" ".join(options): {name: f["verdict"] for name, f in faults(repo, options).items()}

@@ -35,6 +35,14 @@ def inspect(container_id: str) -> dict[str, Any] | None:
     return data[0]
 
 
+def loopback_ports(container_id: str) -> dict[int, int]:
+    """Container port → host port on loopback, as published *now* (an ephemeral host port changes at every start)."""
+    ports = ((inspect(container_id) or {}).get("NetworkSettings") or {}).get("Ports") or {}
+    return {int(spec.split("/")[0]): int(binding["HostPort"]) for spec, bindings in ports.items()
+            for binding in (bindings or [])
+            if binding.get("HostPort") and binding.get("HostIp", "") in ("127.0.0.1", "::1", "")}
+
+
 def state(container_id: str) -> str | None:
     """``running``, ``paused``, ``exited``, ... or None for a container that does not exist."""
     info = inspect(container_id)

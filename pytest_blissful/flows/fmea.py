@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pytest_blissful.load import LoadHandle, LoadResult
 
 Progress = Callable[[str], None]
+STEADY_STATE_WAIT_S = 15.0  # before a baseline: how long an earlier scenario's recovery may still take
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,21 @@ class Fmea:
         with FileLock(str(self.lock_path)):
             return self._run(scenario, fault_duration=fault_duration, users=users)
 
+    def _await_steady_state(self, scenario: str) -> None:
+        """Start from a steady state: the health and readiness paths answer 2xx (bounded). An earlier scenario may
+        have left the stack recovering, e.g. an instance that was killed and is starting again; its baseline would
+        otherwise make this scenario inconclusive depending on the order the scenarios ran in (xdist)."""
+        from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
+
+        for path in dict.fromkeys([self.config.stack.health_path, *self.config.chaos.readiness_paths]):
+            try:
+                waited = wait_healthy(self.stack.base_url + path, STEADY_STATE_WAIT_S)
+            except TargetUnreachable as exc:
+                self.progress(f"blissful: {scenario}: not in a steady state before the baseline: {exc}")
+                return
+            if waited > 1.0:
+                self.progress(f"blissful: {scenario}: waited {waited:.1f} s for {path} to answer before the baseline")
+
     def _run(self, scenario: str, *, fault_duration: str | float | None, users: int | None) -> FmeaResult:
         from pytest_blissful._durations import parse_duration
         from pytest_blissful.chaos.runner import run_experiment
@@ -91,6 +107,7 @@ class Fmea:
         duration = parse_duration(fault_duration) if fault_duration is not None else chaos.default_duration
         recovery_budget = min(spec.expectation.max_recovery_time_s, 60.0) + spec.expectation.hold_s + 1
         load_budget = chaos.baseline_duration + duration + recovery_budget + 30
+        self._await_steady_state(scenario)
         self.progress(f"blissful: {scenario}: baseline {chaos.baseline_duration:.0f} s, fault {duration:.0f} s")
 
         load = start_load(
@@ -201,10 +218,14 @@ class Fmea:
         target = self.config.chaos.targets.get("app")
         if not target or target not in self.stack.services:
             return None
+        from pytest_blissful.chaos._docker import loopback_ports
+
         handle = self.stack.service(target)[0]
         if needs.instance_port not in handle.published:
             return None  # not published: graceful shutdown stays "not shown" (see docs/capabilities.md)
-        return InstanceObserver(handle.url(needs.instance_port), handle.container_id,
+        # where it is published now: an earlier scenario may have killed and started it (a new ephemeral port)
+        port = loopback_ports(handle.container_id).get(needs.instance_port, handle.published[needs.instance_port])
+        return InstanceObserver(f"http://127.0.0.1:{port}", handle.container_id,
                                 inflight_path=needs.inflight_path, ready_path=self.config.chaos.readiness_paths[0]
                                 if self.config.chaos.readiness_paths else "/ready")
 

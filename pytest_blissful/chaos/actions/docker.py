@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest_blissful.chaos._docker as _docker
 from pytest_blissful.chaos.errors import ChaosError, NetemUnsupported
@@ -111,7 +112,37 @@ def start_container(target: str, replicas: str | int = "all", wait_s: float = 30
         if _docker.state(c.id) in {"exited", "created", "dead"}:
             _docker.docker("start", c.id, timeout=120)
     _wait_state(containers, {"running"}, wait_s)
+    _same_address(containers, configuration)
     return _names(containers)
+
+
+def _same_address(containers: list[Container], configuration: Configuration) -> None:
+    """A port published without a fixed host port ("127.0.0.1::8081") gets a new one when its container starts
+    again: the instance is back, but not where the run (and its users) reach it. Say so instead of grading a
+    recovery that cannot be observed at the address under test."""
+    stack = stack_from(configuration)
+    if stack is None:
+        return
+    entry_port = urlsplit(stack.base_url).port
+    known = {h.container_id: h for handles in stack.services.values() for h in handles}
+    for c in containers:
+        handle = known.get(c.id) or next((h for h in known.values() if c.id.startswith(h.container_id)
+                                          or h.container_id.startswith(c.id)), None)
+        # only the address the run's load and probes use (other published ports may move: nothing uses them)
+        entry = {port: host for port, host in (handle.published if handle else {}).items() if host == entry_port}
+        if not entry:
+            continue
+        now = _docker.loopback_ports(c.id)
+        moved = {port: (host, now.get(port)) for port, host in entry.items() if now.get(port) != host}
+        if moved:
+            raise ChaosError(
+                f"{c.name} is running again, but on other host ports ("
+                + ", ".join(f"container port {p}: 127.0.0.1:{old} → {'none' if new is None else f'127.0.0.1:{new}'}"
+                            for p, (old, new) in sorted(moved.items()))
+                + "): it was published without a fixed host port, and Docker gives it a new one at every start, so "
+                "its recovery cannot be observed where the run reaches it. Publish a fixed host port "
+                "('127.0.0.1:8081:8081') or kill an instance behind a load balancer (a replica of a service that "
+                "does not publish the entry port)")
 
 
 def restart_container(target: str, replicas: str | int = "all", timeout_s: int = 10,
