@@ -86,6 +86,7 @@ class Fmea:
         otherwise make this scenario inconclusive depending on the order the scenarios ran in (xdist)."""
         from pytest_blissful.stack.health import TargetUnreachable, wait_healthy
 
+        self.stack = self._current_address(scenario)
         for path in dict.fromkeys([self.config.stack.health_path, *self.config.chaos.readiness_paths]):
             try:
                 waited = wait_healthy(self.stack.base_url + path, STEADY_STATE_WAIT_S)
@@ -95,6 +96,33 @@ class Fmea:
             if waited > 1.0:
                 self.progress(f"blissful: {scenario}: waited {waited:.1f} s for {path} to answer before the baseline")
 
+    def _current_address(self, scenario: str) -> Stack:
+        """The stack as reachable now: an entry container killed and started by an earlier scenario has a new host
+        port when it was published without a fixed one (that scenario was inconclusive and said so)."""
+        from urllib.parse import urlsplit
+
+        from pytest_blissful.chaos._docker import loopback_ports
+
+        if self.stack.kind != "compose":
+            return self.stack
+        address = urlsplit(self.stack.base_url)
+        for handles in self.stack.services.values():
+            for handle in handles:
+                entry = [port for port, host in handle.published.items() if host == address.port]
+                if not entry:
+                    continue
+                now = loopback_ports(handle.container_id).get(entry[0])
+                if now is None or now == address.port:
+                    return self.stack
+                base_url = address._replace(netloc=f"{address.hostname}:{now}").geturl()
+                self.progress(f"blissful: {scenario}: {handle.container_name} answers at {base_url} now (it was "
+                              f"started again on a new ephemeral port); testing there")
+                moved = replace(handle, published={**handle.published, entry[0]: now})
+                services = {name: tuple(moved if h is handle else h for h in group)
+                            for name, group in self.stack.services.items()}
+                return replace(self.stack, base_url=base_url, services=services)
+        return self.stack
+
     def _run(self, scenario: str, *, fault_duration: str | float | None, users: int | None) -> FmeaResult:
         from pytest_blissful._durations import parse_duration
         from pytest_blissful.chaos.runner import run_experiment
@@ -102,12 +130,12 @@ class Fmea:
 
         chaos = self.config.chaos
         spec = load_scenario(scenario, self.config)
+        self._await_steady_state(scenario)
         bound = scenario_configuration(spec, self.config, self.stack)  # Toxiproxy API, helper image
         needs = evidence_spec(spec, self.config)  # a faulted dependency without chaos.dependencies: an error
         duration = parse_duration(fault_duration) if fault_duration is not None else chaos.default_duration
         recovery_budget = min(spec.expectation.max_recovery_time_s, 60.0) + spec.expectation.hold_s + 1
         load_budget = chaos.baseline_duration + duration + recovery_budget + 30
-        self._await_steady_state(scenario)
         self.progress(f"blissful: {scenario}: baseline {chaos.baseline_duration:.0f} s, fault {duration:.0f} s")
 
         load = start_load(
