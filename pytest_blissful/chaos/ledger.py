@@ -226,7 +226,7 @@ def _remove_chaos_mesh(key: str, entry: Mapping[str, Any]) -> None:
     """Delete a Chaos Mesh resource and wait until it is gone (its controller recovers the fault first). One already
     gone, or in a namespace or cluster without its CRD (the API server answers 404), counts as removed; a cluster
     that cannot be reached is an error: the resource may still be there."""
-    from pytest_blissful.chaos import chaos_mesh
+    import pytest_blissful.chaos.chaos_mesh as chaos_mesh
     from pytest_blissful.stack.errors import StackError
     from pytest_blissful.stack.kubernetes_client import cluster_of
 

@@ -450,7 +450,7 @@ def _check_chaos_mesh(arguments: Mapping[str, Any], output: Any, configuration: 
     """Wait (bounded) for Chaos Mesh's controller to report the resource injected; before removal, read it once."""
     from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-    from pytest_blissful.chaos import chaos_mesh
+    import pytest_blissful.chaos.chaos_mesh as chaos_mesh
     from pytest_blissful.chaos.actions.kubernetes import kubernetes_stack
     from pytest_blissful.stack.kubernetes_client import cluster_of
 

@@ -266,3 +266,31 @@ def test_a_killed_runs_network_faults_are_removed_with_the_helper_image_they_wer
     assert sorted(remove_orphan_faults()) == sorted(orphans)
     monkeypatch.delenv("BLISSFUL_HELPER_IMAGE")
     assert_clean(target)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("fixed", [True, False], ids=["fixed-host-port", "ephemeral-host-port"])
+def test_a_killed_entry_instance_must_come_back_where_the_run_reaches_it(network: str, fixed: bool) -> None:
+    """The same kill and start: with a fixed host port the instance is back at the address under test; published
+    as 127.0.0.1::80 Docker gives it a new port, and the rollback says so (the run is inconclusive)."""
+    port = _free_port()
+    cid = start_container(network, f"{network}-entry", "-p", f"127.0.0.1:{port if fixed else ''}:80")
+    host = int(subprocess.run(["docker", "port", cid, "80/tcp"], capture_output=True, text=True, check=True)
+               .stdout.split(":")[-1])
+    stack = Stack(name="t", kind="compose", base_url=f"http://127.0.0.1:{host}", project="blissful-none",
+                  services={"web": (ServiceHandle("web", cid, f"{network}-entry", {80: host}),)})
+    configuration = {"blissful_stack": stack.to_dict()}
+    d.kill_container("web", configuration=configuration)
+    if fixed:
+        d.start_container("web", configuration=configuration)
+    else:
+        with pytest.raises(ChaosError, match=rf"container port 80: 127\.0\.0\.1:{host} → 127\.0\.0\.1:\d+.*fixed host"):
+            d.start_container("web", configuration=configuration)
+    assert d.container_running("web", configuration=configuration)

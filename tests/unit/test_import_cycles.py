@@ -65,11 +65,13 @@ def _imported(path: Path, importer: str, known: Iterable[str]) -> set[str]:
     modules = set(known)
     is_package = path.name == "__init__.py"
     targets: set[str] = set()
+    named: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             source = _resolve_from(node, importer, is_package)
+            named.add(source)  # `from pkg import mod` runs pkg/__init__ first: an edge to pkg, even from inside it
             for alias in node.names:
                 submodule = f"{source}.{alias.name}"
                 targets.add(submodule if submodule in modules else source)
@@ -77,7 +79,8 @@ def _imported(path: Path, importer: str, known: Iterable[str]) -> set[str]:
         parts = target.split(".")
         targets.update(".".join(parts[:i]) for i in range(1, len(parts)))
     return {target for target in targets
-            if target in modules and target != importer and not importer.startswith(target + ".")}
+            if target in modules and target != importer
+            and (not importer.startswith(target + ".") or target in named)}
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -139,13 +142,13 @@ def _describe(component: frozenset[str], graph: dict[str, set[str]]) -> str:
 def test_the_edge_rules(tmp_path: Path) -> None:
     source = tmp_path / "mod.py"
     source.write_text(
-        "from . import sibling\n"              # relative, a submodule
+        "from . import sibling\n"              # relative, a submodule (and its package, which runs first)
         "from ..other import Thing\n"          # relative, a name defined in a package's __init__
         "def lazy():\n"
         "    import p.far.deep\n"              # lazy, dotted: p.far.deep and the package p.far (p is our own)
     )
     known = {"p", "p.sub", "p.sub.mod", "p.sub.sibling", "p.other", "p.far", "p.far.deep"}
-    assert _imported(source, "p.sub.mod", known) == {"p.sub.sibling", "p.other", "p.far.deep", "p.far"}
+    assert _imported(source, "p.sub.mod", known) == {"p.sub.sibling", "p.sub", "p.other", "p.far.deep", "p.far"}
 
 
 def test_the_package_graph() -> None:
