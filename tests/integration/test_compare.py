@@ -68,7 +68,10 @@ def test_the_grade_follows_the_regression_switch(tmp_path: Path, isolated_state:
     assert result.winner == "old", result.explain()
     hello = result.metric("p95_latency_ms[GET /hello]")
     assert hello.outcome == "worse" and hello.ci_low is not None and hello.ci_low > 0, result.explain()
-    assert result.metric("p95_latency_ms[GET /health]").outcome != "worse", result.explain()
+    # the 200 ms is /hello's alone: /health is judged on its own requests. (Not "no difference": with the slow
+    # version's threads asleep, /health's p95 was +7 ms worse in 3 of 4 CI runs, a small real effect.)
+    health = result.metric("p95_latency_ms[GET /health]")
+    assert health.shift is not None and hello.shift is not None and health.shift < hello.shift / 4, result.explain()
     old_requests, new_requests = slower.timelines["old"].requests, slower.timelines["new"].requests
     assert new_requests > 0 and abs(old_requests - new_requests) <= 4  # the same requests (the stop cuts ≤ 1 per user)
 
