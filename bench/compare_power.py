@@ -21,6 +21,7 @@ Timing figures on a shared, busy machine are noisy: the script prints the load a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -53,6 +54,48 @@ def _flow(config: BlissfulConfig, name: str) -> VersionComparison:
                              progress=lambda m: print("   ", m, flush=True))
 
 
+def aligned_blocks(run: Any, block_s: float) -> dict[str, list[list[float | None]]]:
+    """Per-block values of both versions over the same instants (None: no answer in that block), per metric: the
+    raw material of the judge, kept so that judges can be compared offline on the same runs
+    (``bench/compare_judges.py``)."""
+    starts = []
+    at = run.analysis_start_s
+    while at + block_s <= run.analysis_end_s + 1e-9:
+        starts.append(at)
+        at += block_s
+    endpoints = sorted(set(run.timelines["old"].endpoints) & set(run.timelines["new"].endpoints))
+    values: dict[str, list[list[float | None]]] = {}
+    for side in ("old", "new"):
+        timeline = run.timelines[side]
+        metrics: dict[str, list[float | None]] = {}
+        for s in starts:
+            w = timeline.window(s, s + block_s)
+            answered = bool(w.requests)
+            for name, value in (("p50_latency_ms", w.p50_ms), ("p95_latency_ms", w.p95_ms),
+                                ("p99_latency_ms", w.p99_ms),
+                                ("throughput_rps", (w.requests - w.errors) / block_s),
+                                ("error_rate_percent", 100.0 * w.error_rate)):
+                metrics.setdefault(name, []).append(float(value) if answered or name == "throughput_rps" else None)
+            for endpoint in endpoints:
+                e = timeline.window(s, s + block_s, endpoint=endpoint)
+                metrics.setdefault(f"p95_latency_ms[{endpoint}]", []).append(float(e.p95_ms) if e.requests else None)
+        for name, series in metrics.items():
+            values.setdefault(name, []).append(series)
+    return values
+
+
+def dump(args: argparse.Namespace, figure: str, index: int, run: Any) -> None:
+    if args.dump is None:
+        return
+    sizes = sorted({args.block, 2.0, 3.0, 5.0})
+    record = {"figure": figure, "run": index, "block_s": args.block, "duration_s": args.duration,
+              "loadavg": os.getloadavg()[0], "blocks": aligned_blocks(run, args.block),
+              "blocks_by_size": {f"{b:g}": aligned_blocks(run, b) for b in sizes},
+              "outcomes": {m.name: m.outcome for m in run.result.metrics}}
+    with open(args.dump, "a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\n")
+
+
 def different(rows: Any) -> list[str]:
     return [f"{m.name}: {m.outcome} {m.change_text()}" for m in rows if m.outcome in ("better", "worse")]
 
@@ -64,6 +107,7 @@ def figure_aa(args: argparse.Namespace) -> float:
     with _flow(_config(args, {}), "aa").provisioned() as measure:
         for i in range(args.runs):
             run = measure(args.duration, args.warmup, args.users)
+            dump(args, "aa", i, run)
             diff = different(run.result.metrics)
             declared += bool(diff)
             row = run.result.metric(f"p95_latency_ms[{ENDPOINT}]")
@@ -84,6 +128,7 @@ def figure_regression(args: argparse.Namespace, baseline_p95_ms: float) -> None:
     with _flow(_config(args, {"REGRESSION_DELAY_MS": str(delay)}), "reg").provisioned() as measure:
         for i in range(args.runs):
             run = measure(args.duration, args.warmup, args.users)
+            dump(args, "regression", i, run)
             row = run.result.metric(f"p95_latency_ms[{ENDPOINT}]")
             detected += row.outcome == "worse"
             ratio = (row.new or 0) / row.old if row.old else float("nan")
@@ -112,6 +157,8 @@ def main() -> None:
     parser.add_argument("--block", type=float, default=5.0)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--whole-duration", type=float, default=60.0)
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="append each run's per-block values (JSON lines) for bench/compare_judges.py")
     parser.add_argument("--only", choices=["aa", "regression", "whole"], action="append")
     parser.add_argument("--baseline-p95-ms", type=float, default=None,
                         help="p95 of GET /greetings to size the +20%% regression from (default: the A/A figure's)")
