@@ -400,8 +400,11 @@ class _Recorder:
         arguments = substitute(dict(provider.get("arguments") or {}), configuration, secrets)
         self.checks.injected(str(activity.get("name")), str(provider.get("module")), str(provider.get("func")),
                              arguments, output, configuration)
-        # the last check runs inside the hold, ahead of its end by what the checks cost so far
-        hold_action.before_end(self.checks.before_removal, lead_s=0.3 + 2.0 * self.checks.cost_s)
+        # the last check runs inside the hold, ahead of its end by what the checks cost so far, and at least a
+        # second ahead: a check reading more data than the first one (the overload's figures) takes longer on a
+        # busy machine, and one that ends after the removal was due confirms nothing (the hold keeps it in the
+        # fault's second half)
+        hold_action.before_end(self.checks.before_removal, lead_s=max(1.0, 0.3 + 2.0 * self.checks.cost_s))
 
     def rollbacks_completed(self, experiment: Any, journal: Any) -> None:
         if journal.get("status") == "interrupted" and self.interrupted_by is None:

@@ -3,10 +3,17 @@
 Worker threads keep requests in flight at the instance, a readiness poller records when it turns 503, and a
 Docker poller records when the container stopped and with which exit code. The load balancer would retry a
 failed request on another replica and hide what the instance itself did.
+
+The signal's instant is the Docker engine's own ``kill`` event for the container (``docker events``, nanoseconds),
+not the start of the action that asked for it: on a busy machine ``docker stop`` reaches the engine a second or
+more after it was started, and requests that ended well before the signal would be counted as "in flight at the
+signal" (a service that dies at once on SIGTERM was graded ✅ that way).
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -42,10 +49,18 @@ class InstanceObserver:
         self._ready_503: list[float] = []
         self.exited_at: float | None = None
         self.exit_code: int | None = None
+        self.signal_at: float | None = None  # when the engine sent the container its first signal (epoch)
+        self.signal: int | None = None
+        self._events: subprocess.Popen[str] | None = None
         self._threads: list[threading.Thread] = []
 
     def start(self) -> InstanceObserver:
-        targets = [self._hammer] * self.workers + [self._readiness, self._docker]
+        from pytest_blissful._docker import open_docker
+
+        # --since: the engine replays what happened after this instant, however late the CLI subscribes
+        self._events = open_docker("events", "--since", f"{time.time():.3f}", "--filter",
+                                   f"container={self.container_id}", "--filter", "event=kill", "--format", "{{json .}}")
+        targets = [self._hammer] * self.workers + [self._readiness, self._docker, self._signals]
         for index, target in enumerate(targets):
             thread = threading.Thread(target=target, name=f"blissful-instance-{index}", daemon=True)
             thread.start()
@@ -54,8 +69,12 @@ class InstanceObserver:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._events is not None and self._events.poll() is None:
+            self._events.kill()  # the CLI client only: `docker events` streams until it is ended
         for thread in self._threads:
             thread.join(timeout=self.timeout_s + 1)
+        if self._events is not None:
+            self._events.wait(timeout=5.0)
 
     def _running(self) -> bool:
         return not self._stop.is_set() and time.monotonic() < self.deadline and self.exited_at is None
@@ -97,7 +116,21 @@ class InstanceObserver:
                 return
             self._stop.wait(0.1)
 
+    def _signals(self) -> None:
+        events = self._events
+        if events is None or events.stdout is None:
+            return
+        for line in events.stdout:
+            at, signal = kill_event(line)
+            if at is not None and self.signal_at is None:
+                self.signal_at, self.signal = at, signal
+        events.stdout.close()
+        if events.stderr is not None:
+            events.stderr.close()
+
     def evidence(self, sigterm_at: float, grace_s: float) -> ShutdownEvidence:
+        """``sigterm_at``: when the action asked for the signal; the engine's kill event replaces it when seen."""
+        sigterm_at = self.signal_at if self.signal_at is not None else sigterm_at
         with self._lock:
             requests = list(self._requests)
             ready = [at for at in self._ready_503 if at >= sigterm_at]
@@ -111,6 +144,18 @@ class InstanceObserver:
             in_flight_failed=sum(not r.ok for r in in_flight), ready_503_at=ready_at, exited_at=self.exited_at,
             exit_code=self.exit_code,
         )
+
+
+def kill_event(line: str) -> tuple[float | None, int | None]:
+    """A ``docker events --format '{{json .}}'`` line → (epoch seconds, signal) of a ``kill`` event, else Nones."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None, None
+    if not isinstance(event, dict) or event.get("Action") != "kill" or not event.get("timeNano"):
+        return None, None
+    signal = str(event.get("Actor", {}).get("Attributes", {}).get("signal", ""))
+    return int(event["timeNano"]) / 1e9, int(signal) if signal.isdigit() else None
 
 
 def _epoch(rfc3339: str) -> float | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import assert_nothing_left
+from tests.processes import end, restore_ctrl_c
 
 pytestmark = pytest.mark.usefixtures("isolated_state")
 
@@ -45,7 +46,8 @@ def _run_inner_until_injected(tiny: pytest.Pytester, scenario: str) -> tuple[sub
     (tiny.path / "which.txt").write_text(scenario)
     with (tiny.path / "inner.log").open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_scenario.py"],
-                                   cwd=tiny.path, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+                                   cwd=tiny.path, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+                                   preexec_fn=restore_ctrl_c)
     deadline = time.monotonic() + 120
     while not _fault_entries():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -79,8 +81,11 @@ def test_no_fault_left_after_pass_or_fail(tiny_chaos: pytest.Pytester, scenario:
 
 def test_ctrl_c_during_the_fault_removes_it(tiny_chaos: pytest.Pytester) -> None:
     process, project, _ = _run_inner_until_injected(tiny_chaos, "freeze")
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=90)
+    try:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=90)
+    finally:
+        end(process)
     log = (tiny_chaos.path / "inner.log").read_text()
     assert process.returncode == pytest.ExitCode.INTERRUPTED, log
     assert _fault_entries() == []

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import TINY_COMPOSE, assert_nothing_left, project_resources
+from tests.processes import end, restore_ctrl_c
 
 pytestmark = pytest.mark.usefixtures("isolated_state")
 
@@ -124,7 +125,8 @@ def _start_and_wait(tiny: pytest.Pytester) -> subprocess.Popen[bytes]:
     )
     with (tiny.path / "inner.log").open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_hangs.py"],
-                                   cwd=tiny.path, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+                                   cwd=tiny.path, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+                                   preexec_fn=restore_ctrl_c)
     deadline = time.monotonic() + 90
     while not (tiny.path / "project.txt").exists():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -142,11 +144,14 @@ def _output(tiny: pytest.Pytester) -> str:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_run_leaves_nothing(tiny: pytest.Pytester, signum: int) -> None:
     process = _start_and_wait(tiny)
-    project = _project(tiny)
-    assert project_resources(project)["containers"], "stack should be running while the test sleeps"
-    process.send_signal(signum)
-    process.wait(timeout=60)
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, _output(tiny)
+    try:
+        project = _project(tiny)
+        assert project_resources(project)["containers"], "stack should be running while the test sleeps"
+        process.send_signal(signum)
+        process.wait(timeout=60)
+        assert process.returncode == pytest.ExitCode.INTERRUPTED, _output(tiny)
+    finally:
+        end(process)
     assert_nothing_left(project)
 
 

@@ -30,6 +30,7 @@ def hold(seconds: float | str) -> float:
     deadline = started + limit
     if _before_end:
         check, lead = _before_end[0]
+        lead = min(lead, limit / 2.0)  # checked in the fault's second half, so it still says it was held
         if not _abort.wait(max(0.0, deadline - lead - time.monotonic())):
             # in a thread: a check slower than its lead must not hold the fault longer than asked
             checking = threading.Thread(target=check, args=(deadline,), name="blissful-fault-check", daemon=True)
