@@ -1,5 +1,5 @@
 """``chaos.tool: chaos-mesh``: which experiment each scenario name runs, the Chaos Mesh variants' files and the
-metadata they take from their Docker twins (``extends``), and the configuration errors of the key."""
+metadata they take from their Docker twins (``extends``). The key's configuration errors: test_config_loader.py."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from pytest_blissful.chaos.scenarios import (
     known_scenarios,
     load_scenario,
 )
-from pytest_blissful.config import ConfigError, load_config
 from pytest_blissful.config.schema import BlissfulConfig
 
 KUBERNETES = {"kubernetes": {"manifests": ["k8s"]}}
@@ -113,30 +112,3 @@ def test_extends_a_scenario_that_is_not_built_in_names_file_line_and_key(tmp_pat
     with pytest.raises(ScenarioError, match=rf"^{mine}:7: extensions\.blissful\.extends: 'db-donw' is not a "
                                             r"built-in scenario \(one of network-latency, .*db-down"):
         load_scenario("mine", config)
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "blissful.yaml"
-    path.write_text(text)
-    return path
-
-
-def test_an_unknown_tool_names_file_line_key_and_the_tools(tmp_path: Path) -> None:
-    path = _write(tmp_path, "chaos:\n  scenarios: [pod-kill]\n  tool: litmus\n")
-    with pytest.raises(ConfigError, match=r"blissful\.yaml:3: chaos\.tool: Input should be 'chaostoolkit' or "
-                                          r"'chaos-mesh'"):
-        load_config(tmp_path, path)
-
-
-@pytest.mark.parametrize("stack", ["", "stack:\n  compose: [compose.yaml]\n", "stack:\n  url: http://127.0.0.1:9\n"])
-def test_chaos_mesh_without_a_kubernetes_stack_names_the_key(tmp_path: Path, stack: str) -> None:
-    path = _write(tmp_path, stack + "chaos:\n  tool: chaos-mesh\n")
-    line = stack.count("\n") + 2
-    with pytest.raises(ConfigError, match=rf"blissful\.yaml:{line}: chaos\.tool: chaos-mesh needs a Kubernetes "
-                                          r"stack \(stack\.kubernetes\)"):
-        load_config(tmp_path, path)
-
-
-def test_chaos_mesh_on_a_kubernetes_stack_is_accepted(tmp_path: Path) -> None:
-    path = _write(tmp_path, "stack:\n  kubernetes: {manifests: [k8s]}\nchaos:\n  tool: chaos-mesh\n")
-    assert load_config(tmp_path, path).chaos.tool == "chaos-mesh"
