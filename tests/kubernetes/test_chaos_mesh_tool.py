@@ -65,7 +65,7 @@ def _standing_in_for_a_controller(cluster: Cluster, namespace: str) -> Iterator[
     stop = threading.Event()
 
     def report() -> None:
-        while not stop.wait(0.05):
+        while not stop.wait(0.1):
             for item in _resources(cluster, namespace, "NetworkChaos"):
                 name = item["metadata"]["name"]
                 if item.get("status") or name in written:
