@@ -7,7 +7,9 @@ for ``${fault_duration}`` seconds, so the same files target any stack. The stead
 ``${blissful_base_url}${blissful_health_path}``: the health path is ``stack.health_path`` of the configuration.
 
 The ``blissful`` extension is parsed by :class:`ScenarioMeta` (pydantic): an unknown key or a bad value is an
-error naming the file, the line and the key.
+error naming the file, the line and the key. ``extends: NAME`` takes the extension of the built-in scenario NAME,
+and the keys given next to it replace its own: the Chaos Mesh variants (``experiments/chaos-mesh/``, used for
+their names with ``chaos.tool: chaos-mesh``) carry the FMEA metadata of their Docker twins that way.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ BUILTIN_SCENARIOS = (
     "db-down", "memory-pressure", "cpu-stress", "dns-failure", "dependency-timeout", "graceful-shutdown",
     "dependency-flaky", "overload",
 )
+# with chaos.tool: chaos-mesh these names are Chaos Mesh resources on the stack's cluster (experiments/chaos-mesh/)
+CHAOS_MESH_SCENARIOS = ("network-latency", "network-partition", "cpu-stress", "memory-pressure", "dns-failure")
+CHAOS_MESH_DIR = "chaos-mesh"
 _PLACEHOLDER = re.compile(r"\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 _RUNTIME_KEYS = {"fault_duration"}
 HEALTH_PATH_KEY = "blissful_health_path"
@@ -67,6 +72,8 @@ class ScenarioMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Literal["blissful"] = "blissful"
+    extends: str | None = Field(
+        default=None, description="a built-in scenario whose metadata this one takes (the keys given here win)")
     scenario: str | None = None
     failure: str | None = Field(default=None, description="the failure mode (default: the experiment's title)")
     expected_behaviour: str | None = Field(default=None, description="default: the experiment's description")
@@ -101,7 +108,11 @@ def experiments_dir() -> Path:
 
 
 def known_scenarios(config: BlissfulConfig) -> dict[str, Path]:
+    """Scenario name → experiment file: the built-ins (with ``chaos.tool: chaos-mesh``, the Chaos Mesh variants
+    for the names they cover), then ``chaos.experiments``, which win."""
     found = {path.stem: path for path in sorted(experiments_dir().glob("*.json"))}
+    if config.chaos.tool == "chaos-mesh":
+        found.update({path.stem: path for path in sorted((experiments_dir() / CHAOS_MESH_DIR).glob("*.json"))})
     found.update({name: (config.base_dir / path).resolve() for name, path in config.chaos.experiments.items()})
     return found
 
@@ -221,7 +232,11 @@ def _parse_meta(experiment: dict[str, Any], path: Path, text: str) -> ScenarioMe
     extensions = experiment.get("extensions") or []
     if not isinstance(extensions, list):
         raise ScenarioError(f"{path}: extensions must be a list")
-    raw = next((e for e in extensions if isinstance(e, dict) and e.get("name") == "blissful"), {"name": "blissful"})
+    index = next((i for i, e in enumerate(extensions) if isinstance(e, dict) and e.get("name") == "blissful"), None)
+    raw: dict[str, Any] = extensions[index] if index is not None else {"name": "blissful"}
+    if index is not None and raw.get("extends") is not None:
+        raw = {**_extended(raw["extends"], path, text), **raw}
+        extensions[index] = raw  # what the evidence rules read (flows/evidence.py) is the merged metadata
     try:
         return ScenarioMeta.model_validate(raw)
     except ValidationError as exc:
@@ -233,6 +248,19 @@ def _parse_meta(experiment: dict[str, Any], path: Path, text: str) -> ScenarioMe
                     if error["type"] == "extra_forbidden" else str(error["msg"]))
             problems.append(f"{path}{f':{line}' if line else ''}: extensions.blissful.{key}: {what}")
         raise ScenarioError("invalid scenario metadata:\n  " + "\n  ".join(problems)) from None
+
+
+def _extended(twin: Any, path: Path, text: str) -> dict[str, Any]:
+    """The ``blissful`` extension of the built-in scenario ``twin`` (``extends``), without its name."""
+    line = _line_of_key(text, "extends")
+    where = f"{path}{f':{line}' if line else ''}: extensions.blissful.extends"
+    builtin = experiments_dir() / f"{twin}.json"
+    if not isinstance(twin, str) or twin not in BUILTIN_SCENARIOS or not builtin.is_file():
+        raise ScenarioError(f"{where}: {twin!r} is not a built-in scenario (one of {', '.join(BUILTIN_SCENARIOS)})")
+    experiment, _ = _read_experiment(twin, builtin)
+    meta = next((e for e in experiment.get("extensions") or [] if isinstance(e, dict) and e.get("name") == "blissful"),
+                {})
+    return {key: value for key, value in meta.items() if key not in {"name", "extends"}}
 
 
 def _line_of_key(text: str, key: str) -> int | None:

@@ -147,7 +147,11 @@ class ToxiproxySetting(_Section):
 
 class ChaosConfig(_Section):
     enabled: bool = True
-    tool: str = "chaostoolkit"
+    tool: Literal["chaostoolkit", "chaos-mesh"] = Field(
+        default="chaostoolkit",
+        description="how the built-in scenarios inject their faults: chaostoolkit (Docker, Toxiproxy and Kubernetes "
+                    "actions) or chaos-mesh (network-latency, network-partition, cpu-stress, memory-pressure and "
+                    "dns-failure as Chaos Mesh resources; needs stack.kubernetes)")
     scenarios: list[str] = Field(default_factory=list, description="empty: every known scenario")
     default_duration: Seconds = Field(default=10.0, gt=0, description="how long each fault stays in place")
     load_during_chaos: int = Field(default=10, ge=0, description="Locust users during each scenario")
@@ -501,9 +505,14 @@ class BlissfulConfig(_Section):
 
     def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Checks across sections, as (key path, message): ``chaos.dependencies`` must name endpoints of the
-        chaos load mix (when there is one), or their evidence would be silently empty."""
-        known = self.chaos_endpoints
+        chaos load mix (when there is one), or their evidence would be silently empty; ``chaos.tool: chaos-mesh``
+        needs a Kubernetes stack."""
         found: list[tuple[tuple[str | int, ...], str]] = []
+        if self.chaos.tool == "chaos-mesh" and self.stack.kubernetes is None:
+            found.append((("chaos", "tool"),
+                          "chaos-mesh needs a Kubernetes stack (stack.kubernetes): Chaos Mesh injects faults into a "
+                          "cluster's pods; for a compose stack or a URL use tool: chaostoolkit (the default)"))
+        known = self.chaos_endpoints
         if not known:
             return found
         for dependency, endpoints in self.chaos.dependencies.items():

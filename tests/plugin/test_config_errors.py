@@ -61,6 +61,8 @@ def test_original_infra_sections_are_accepted_unchanged(pytester: pytest.Pyteste
     pytester.makefile(
         ".yaml",
         blissful="""
+stack:
+  kubernetes: {manifests: [k8s]}  # chaos-mesh needs a Kubernetes stack
 chaos:
   enabled: true
   tool: chaos-mesh
@@ -115,6 +117,17 @@ canary:
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_an_unknown_chaos_tool_is_a_usage_error_naming_the_tools(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", blissful="chaos:\n  tool: litmus\n")
+    _assert_usage_error(_run(pytester), "*blissful.yaml:2: chaos.tool: Input should be 'chaostoolkit' or 'chaos-mesh'*")
+
+
+def test_chaos_mesh_without_a_kubernetes_stack_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", blissful="stack:\n  compose: [compose.yaml]\nchaos:\n  tool: chaos-mesh\n")
+    _assert_usage_error(_run(pytester), "*blissful.yaml:4: chaos.tool: chaos-mesh needs a Kubernetes stack "
+                                        "(stack.kubernetes)*")
 
 
 def test_no_config_means_the_embedded_demo_stack(pytester: pytest.Pytester) -> None:

@@ -1,7 +1,8 @@
 """Unit-level tests of how a Chaos Mesh resource's status is read (``chaos_mesh.injection_state``), on status
 documents written here by hand in the shape Chaos Mesh's controller writes. No controller and no cluster: this is
 the parsing only. Whether a fault was really in place is never decided from a status a test wrote (the
-control-plane tests in tests/kubernetes/test_chaos_mesh.py run without a controller and must stay inconclusive)."""
+control-plane tests in tests/kubernetes/test_chaos_mesh.py run without a controller and must stay inconclusive;
+tests/kubernetes/test_chaos_mesh_tool.py writes such a status only to show that the grade turns on it)."""
 
 from __future__ import annotations
 

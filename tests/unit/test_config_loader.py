@@ -57,3 +57,24 @@ def test_arbitrary_text_gives_a_config_or_a_config_error(tmp_path_factory: pytes
     else:
         return
     assert str(path) in message
+
+
+def test_an_unknown_tool_names_file_line_key_and_the_tools(tmp_path: Path) -> None:
+    path = _write(tmp_path, "chaos:\n  scenarios: [pod-kill]\n  tool: litmus\n")
+    with pytest.raises(ConfigError, match=r"blissful\.yaml:3: chaos\.tool: Input should be 'chaostoolkit' or "
+                                          r"'chaos-mesh'"):
+        load_config(tmp_path, path)
+
+
+@pytest.mark.parametrize("stack", ["", "stack:\n  compose: [compose.yaml]\n", "stack:\n  url: http://127.0.0.1:9\n"])
+def test_chaos_mesh_without_a_kubernetes_stack_names_the_key(tmp_path: Path, stack: str) -> None:
+    path = _write(tmp_path, stack + "chaos:\n  tool: chaos-mesh\n")
+    line = stack.count("\n") + 2
+    with pytest.raises(ConfigError, match=rf"blissful\.yaml:{line}: chaos\.tool: chaos-mesh needs a Kubernetes "
+                                          r"stack \(stack\.kubernetes\)"):
+        load_config(tmp_path, path)
+
+
+def test_chaos_mesh_on_a_kubernetes_stack_is_accepted(tmp_path: Path) -> None:
+    path = _write(tmp_path, "stack:\n  kubernetes: {manifests: [k8s]}\nchaos:\n  tool: chaos-mesh\n")
+    assert load_config(tmp_path, path).chaos.tool == "chaos-mesh"
