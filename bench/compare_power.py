@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load per run")
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--block", type=float, default=5.0)
+    parser.add_argument("--block", type=float, default=2.0)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--whole-duration", type=float, default=60.0)
     parser.add_argument("--dump", type=Path, default=None,

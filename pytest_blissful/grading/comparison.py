@@ -31,7 +31,6 @@ from typing import Any, Final, Literal
 CONFIDENCE: Final = 0.98
 ALPHA: Final = 1.0 - CONFIDENCE
 MIN_BLOCKS: Final = 5  # per side; below this the 98 % interval cannot exclude anything
-MIN_PAIRS: Final = 7  # paired blocks: the smallest signed-rank p-value of 6 pairs is 2/64 > 2 %
 #: Note of a metric that was not measured in this run (e.g. the resilience score without include_chaos): shown as
 #: such, and it neither blocks nor supports a promotion.
 NOT_MEASURED: Final = "not measured"
@@ -133,31 +132,6 @@ def hodges_lehmann(old: Sequence[float], new: Sequence[float], confidence: float
     return Shift(estimate, min(low, estimate), max(high, estimate), p_value)
 
 
-def paired_hodges_lehmann(old: Sequence[float], new: Sequence[float], confidence: float = CONFIDENCE) -> Shift:
-    """Shift of ``new`` against ``old`` on blocks measured at the same instants (pairs ``old[i]``, ``new[i]``):
-    the one-sample HL estimate of the differences (median of their Walsh averages), its distribution-free CI
-    (Tukey, from the normal approximation of the signed-rank statistic), and the two-sided Wilcoxon signed-rank
-    p-value. What slows both versions at once (the machine, the load generator) cancels in each difference."""
-    import numpy as np
-    from scipy import stats
-
-    x, y = np.asarray(old, dtype=float), np.asarray(new, dtype=float)
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"paired blocks need the same number (≥ 1) on both sides, got {len(x)} and {len(y)}")
-    d = y - x
-    if np.all(d == d[0]):
-        return Shift(float(d[0]), float(d[0]), float(d[0]), 1.0 if d[0] == 0 else 0.0)
-    n = len(d)
-    i, j = np.triu_indices(n)
-    walsh = np.sort((d[i] + d[j]) / 2.0)
-    estimate = float(np.median(walsh))
-    p_value = float(stats.wilcoxon(d, zero_method="zsplit", alternative="two-sided").pvalue)
-    z = float(stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0))
-    k = max(math.floor(n * (n + 1) / 4.0 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)), 0)
-    low, high = float(walsh[k]), float(walsh[len(walsh) - 1 - k])
-    return Shift(estimate, min(low, estimate), max(high, estimate), p_value)
-
-
 @dataclass(frozen=True)
 class MetricSamples:
     """One metric of both versions: the whole-run values (shown, and checked against thresholds) and the
@@ -169,8 +143,6 @@ class MetricSamples:
     old_blocks: tuple[float, ...] = ()
     new_blocks: tuple[float, ...] = ()
     note: str = ""
-    #: ``old_blocks[i]`` and ``new_blocks[i]`` were measured over the same instants: judged on their differences
-    paired: bool = False
     #: the resilience score's evidence: scenario → ((old verdict, reason), (new verdict, reason))
     verdicts: Mapping[str, tuple[tuple[str, str], tuple[str, str]]] | None = None
 
@@ -243,12 +215,11 @@ def judge(samples: MetricSamples, *, tolerance: float, critical: bool = False,
     }
     if samples.verdicts is not None:
         return judge_resilience(samples.verdicts, common)
-    needed = max(min_blocks, MIN_PAIRS) if samples.paired else min_blocks
-    if min(len(samples.old_blocks), len(samples.new_blocks)) < needed:
+    if min(len(samples.old_blocks), len(samples.new_blocks)) < min_blocks:
         note = samples.note or (f"{len(samples.old_blocks)}/{len(samples.new_blocks)} blocks, "
-                                f"need ≥ {needed} per version")
+                                f"need ≥ {min_blocks} per version")
         return MetricComparison(outcome="inconclusive", note=note, **common)
-    shift = (paired_hodges_lehmann if samples.paired else hodges_lehmann)(samples.old_blocks, samples.new_blocks)
+    shift = hodges_lehmann(samples.old_blocks, samples.new_blocks)
     import numpy as np
 
     old_median = float(np.median(samples.old_blocks))

@@ -18,7 +18,6 @@ from pytest_blissful.grading.comparison import (
     compare,
     hodges_lehmann,
     judge,
-    paired_hodges_lehmann,
 )
 
 block_values = st.lists(st.floats(min_value=0.5, max_value=500.0, allow_nan=False), min_size=5, max_size=40)
@@ -186,56 +185,3 @@ def test_the_resilience_row_follows_the_scenario_verdicts() -> None:
     _, same = row({"db-down": (passing, passing)}, 100.0, 100.0)
     assert same.outcome == "no significant difference"
     assert "+0.0" in same.change_text()
-
-
-# ------------------------------------------------------------------------------------------ paired blocks
-def _common_mode(seed: int, blocks: int = 20) -> list[float]:
-    """What both versions share in one block: the machine's load swings the p95 of both by ±100 ms together."""
-    rng = random.Random(seed)
-    return [300.0 + rng.uniform(-100.0, 100.0) for _ in range(blocks)]
-
-
-@settings(max_examples=20)
-@given(st.integers(min_value=0, max_value=2**32 - 1))
-def test_pairing_sees_a_shift_that_the_shared_noise_hides_from_the_unpaired_test(seed: int) -> None:
-    """The grade changes with the pairing: +30 ms on every block under ±100 ms of noise both versions share is
-    worse for the paired judge and no difference for Mann-Whitney, which cannot tell the shared part apart."""
-    rng = random.Random(seed ^ 0x5EED)
-    shared = _common_mode(seed)
-    old = tuple(v + rng.gauss(0.0, 5.0) for v in shared)
-    new = tuple(v + 30.0 + rng.gauss(0.0, 5.0) for v in shared)
-    paired = judge(MetricSamples("p95_latency_ms", 300.0, 330.0, old, new, paired=True), tolerance=0.05)
-    unpaired = judge(MetricSamples("p95_latency_ms", 300.0, 330.0, old, new), tolerance=0.05)
-    assert paired.outcome == "worse" and paired.ci_low is not None and paired.ci_high is not None
-    assert paired.ci_low <= 30.0 <= paired.ci_high and paired.ci_high - paired.ci_low < 20.0
-    assert unpaired.outcome == "no significant difference"
-
-
-@settings(max_examples=5)
-@given(st.integers(min_value=0, max_value=2**32 - 1))
-def test_paired_a_a_is_rarely_different_and_its_interval_covers_zero(seed: int) -> None:
-    """A/A with shared noise: over 200 runs the paired judge calls ≤ 2 % different (nominal) and its 98 % interval
-    covers the true shift 0 about 98 % of the time."""
-    rng = random.Random(seed)
-    different = covered = 0
-    for run in range(200):
-        shared = _common_mode(seed + run)
-        old = tuple(v + rng.expovariate(1 / 10) for v in shared)
-        new = tuple(v + rng.expovariate(1 / 10) for v in shared)
-        shift = paired_hodges_lehmann(old, new)
-        covered += shift.ci_low <= 0.0 <= shift.ci_high
-        different += judge(MetricSamples("p95_latency_ms", 300.0, 300.0, old, new, paired=True),
-                           tolerance=0.0).outcome != "no significant difference"
-    assert covered >= 188 and different <= 12  # nominal 196 and 4 of 200
-
-
-def test_paired_blocks_need_as_many_on_both_sides_and_seven_pairs() -> None:
-    with pytest.raises(ValueError, match="same number"):
-        paired_hodges_lehmann([1.0, 2.0], [1.0])
-    six = tuple(float(v) for v in range(6))
-    row = judge(MetricSamples("p95_latency_ms", 3.0, 103.0, six, tuple(v + 100 for v in six), paired=True),
-                tolerance=0.05)
-    assert row.outcome == "inconclusive" and "need ≥ 7" in row.note
-    seven = tuple(float(v) for v in range(7))
-    assert judge(MetricSamples("p95_latency_ms", 3.0, 103.0, seven, tuple(v + 100 + v % 2 for v in seven),
-                               paired=True), tolerance=0.05).outcome == "worse"
