@@ -22,6 +22,9 @@ KNOWN_GAPS = {
         "issue 8: flaky: without retries the plain answers sometimes land in the undecided band (63% of 51 probes at "
         "a 50% per-attempt rate: retries 'not shown', never ✅) and the cache fallback keeps the SLOs, so "
         "dependency-flaky passes",
+    "suites/test_chaos.py::test_scenario[overload]":
+        "issue 8: on 2 cores the demo's admitted requests under overload have a p99 near the 2 s SLO (2171 ms in one "
+        "full CI run, inconclusive in another, passed in the rest): the two load generators share the cores",
     "suites/test_canary.py::test_canary_rollout":
         "issue 11: a healthy canary's p95 < 200 ms analysis depends on the machine's load",
     "tests/integration/test_allure_report.py::test_allure_results_and_the_single_file_report":

@@ -1,8 +1,9 @@
 """The graceful-shutdown evidence is taken at the signal the instance really got (real Docker).
 
 On a busy machine `docker stop` reaches the engine a second or more after the action asked for it. The observer
-anchors "in flight at SIGTERM" at the engine's kill event, so a service that dies at once on SIGTERM is graded ❌
-however late the signal came, and one that drains is ✅ — the grade follows the switch. Anchored at the action's
+anchors "in flight at SIGTERM" at the engine's kill event, so a service that dies at once on SIGTERM is never ✅
+however late the signal came (❌ when requests were in flight), and one that drains is ✅ — the grade follows the
+switch. Anchored at the action's
 start (the old way), the graceless service's requests in flight at the action had all finished well before the
 signal, and it was graded ✅ (seen in a CI run of the capability ablation).
 """
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from pytest_blissful.flows.instance import InstanceObserver, kill_event
-from pytest_blissful.grading.capabilities import FAILED, SHOWN, Observation, judge_graceful_shutdown
+from pytest_blissful.grading.capabilities import FAILED, NOT_SHOWN, SHOWN, Observation, judge_graceful_shutdown
 
 SERVER = Path(__file__).parent / "sigterm_server" / "server.py"
 LATE_S = 1.0  # how long after the action "asked" the signal reaches the engine in these tests
@@ -79,8 +80,11 @@ def test_a_service_that_dies_at_once_fails_however_late_the_signal_came(instance
     assert observer.signal == 15 and observer.signal_at is not None
     assert observer.signal_at - asked_at >= LATE_S - 0.05  # the engine's instant, not the action's
     evidence = observer.evidence(asked_at, grace_s=5.0)
-    assert observer.exit_code == 143 and evidence.in_flight_failed > 0, evidence
-    assert _grade(observer, asked_at) == FAILED
+    assert observer.exit_code == 143, evidence
+    # never ✅: ❌ (in-flight requests failed, or no readiness 503 before the exit), or "not shown" when no request
+    # was seen in flight at the signal (0 in one loaded CI run). How many are seen depends on the machine: a client
+    # thread starved of CPU records an answer given just before the signal as done after it.
+    assert _grade(observer, asked_at) == (FAILED if evidence.in_flight else NOT_SHOWN), evidence
 
 
 @pytest.mark.parametrize("instance", [True], ids=["drains"], indirect=True)
