@@ -80,6 +80,7 @@ def test_a_service_that_dies_at_once_fails_however_late_the_signal_came(instance
     assert observer.signal == 15 and observer.signal_at is not None
     assert observer.signal_at - asked_at >= LATE_S - 0.05  # the engine's instant, not the action's
     evidence = observer.evidence(asked_at, grace_s=5.0)
+    assert evidence.sigterm_at == observer.signal_at  # "in flight at the signal" is counted from there
     assert observer.exit_code == 143, evidence
     # never ✅: ❌ (in-flight requests failed, or no readiness 503 before the exit), or "not shown" when no request
     # was seen in flight at the signal (0 in one loaded CI run). How many are seen depends on the machine: a client
