@@ -114,7 +114,8 @@ def build_ref(side: str, repo: Path, commit: str, version: VersionConfig, *, tim
         context = tree / version.context
         if not context.is_dir():
             raise VersionError(f"comparison.{side}.context: {version.context} does not exist at {commit[:12]}")
-        command = ["docker", "build", "-t", tag, "--label", f"{COMMIT_LABEL}={recipe}",
+        # --force-rm: a failed step's container is removed too (the classic builder keeps it otherwise)
+        command = ["docker", "build", "--force-rm", "-t", tag, "--label", f"{COMMIT_LABEL}={recipe}",
                    "--label", "io.blissful.compare=true"]
         if version.dockerfile is not None:
             command += ["-f", str(context / version.dockerfile)]

@@ -134,6 +134,12 @@ def _git_repo(tmp_path: Path) -> Path:
     return repo
 
 
+def _failed_build_steps() -> list[str]:
+    listed = subprocess.run(["docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}"],
+                            capture_output=True, text=True, timeout=60, check=True).stdout
+    return sorted(line.split()[0] for line in listed.splitlines() if "echo building && exit 3" in line)
+
+
 def test_git_refs_are_built_once_per_commit_and_failed_builds_show_the_log(tmp_path: Path) -> None:
     from pytest_blissful.config.schema import VersionConfig
     from pytest_blissful.flows.versions import VersionError
@@ -148,8 +154,10 @@ def test_git_refs_are_built_once_per_commit_and_failed_builds_show_the_log(tmp_p
         assert first.built and first.commit == commit and first.image == image_tag(repo, commit)
         again = resolve("old", VersionConfig(ref="HEAD~1"), config, lambda m: None)
         assert not again.built and again.image == first.image
+        failed_steps_before = _failed_build_steps()
         with pytest.raises(VersionError, match=r"(?s)comparison\.new: docker build of HEAD .* failed.*building"):
             resolve("new", VersionConfig(ref="HEAD"), config, lambda m: None)
+        assert _failed_build_steps() == failed_steps_before, "the failed build step's container was left behind"
         worktrees = subprocess.run(["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True,
                                    check=True).stdout
         assert len(worktrees.splitlines()) == 1, worktrees
