@@ -232,11 +232,10 @@ def _parse_meta(experiment: dict[str, Any], path: Path, text: str) -> ScenarioMe
     extensions = experiment.get("extensions") or []
     if not isinstance(extensions, list):
         raise ScenarioError(f"{path}: extensions must be a list")
-    index = next((i for i, e in enumerate(extensions) if isinstance(e, dict) and e.get("name") == "blissful"), None)
-    raw: dict[str, Any] = extensions[index] if index is not None else {"name": "blissful"}
-    if index is not None and raw.get("extends") is not None:
-        raw = {**_extended(raw["extends"], path, text), **raw}
-        extensions[index] = raw  # what the evidence rules read (flows/evidence.py) is the merged metadata
+    raw = blissful_extension(experiment) or {"name": "blissful"}
+    if raw.get("extends") is not None:
+        # merged in place: the FMEA flow and the evidence rules read the metadata from the experiment
+        raw.update({**_extended(raw["extends"], path, text), **raw})
     try:
         return ScenarioMeta.model_validate(raw)
     except ValidationError as exc:
@@ -258,9 +257,16 @@ def _extended(twin: Any, path: Path, text: str) -> dict[str, Any]:
     if not isinstance(twin, str) or twin not in BUILTIN_SCENARIOS or not builtin.is_file():
         raise ScenarioError(f"{where}: {twin!r} is not a built-in scenario (one of {', '.join(BUILTIN_SCENARIOS)})")
     experiment, _ = _read_experiment(twin, builtin)
-    meta = next((e for e in experiment.get("extensions") or [] if isinstance(e, dict) and e.get("name") == "blissful"),
-                {})
+    meta = blissful_extension(experiment) or {}
     return {key: value for key, value in meta.items() if key not in {"name", "extends"}}
+
+
+def blissful_extension(experiment: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The experiment's ``{"name": "blissful", ...}`` extension (the scenario's FMEA metadata), if it has one."""
+    extensions = experiment.get("extensions") or []
+    found: dict[str, Any] | None = next(
+        (e for e in extensions if isinstance(e, dict) and e.get("name") == "blissful"), None)
+    return found
 
 
 def _line_of_key(text: str, key: str) -> int | None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_blissful.chaos.scenarios import Scenario, ScenarioError
+from pytest_blissful.chaos.scenarios import Scenario, ScenarioError, blissful_extension
 from pytest_blissful.config.schema import BlissfulConfig
 from pytest_blissful.grading.capabilities import (
     EndpointEvidence,
@@ -58,8 +58,7 @@ class EvidenceSpec:
 
 
 def metadata(spec: Scenario) -> dict[str, Any]:
-    meta: dict[str, Any] = next(
-        (e for e in spec.experiment.get("extensions", []) if e.get("name") == "blissful"), {})
+    meta = blissful_extension(spec.experiment) or {}
     evidence = meta.get("evidence", {})
     if not isinstance(evidence, dict):
         raise ScenarioError(f"{spec.path}: extensions.blissful.evidence must be a mapping, e.g. "

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pytest_blissful.chaos.actions import hold
 from pytest_blissful.chaos.probe import SteadyStateProbe
-from pytest_blissful.chaos.scenarios import Scenario, load_scenario, scenario_configuration
+from pytest_blissful.chaos.scenarios import Scenario, blissful_extension, load_scenario, scenario_configuration
 from pytest_blissful.config.schema import BlissfulConfig
 from pytest_blissful.flows.evidence import EvidenceSpec, evidence_spec, observation, overload_evidence, probe_path
 from pytest_blissful.grading.capabilities import Finding, OverloadEvidence, ShutdownEvidence, judge
@@ -314,8 +314,7 @@ def hypothesis_strategy(spec: Scenario) -> str:
     """Chaos Toolkit's steady-state strategy for an FMEA run: the steady state is checked before the method only,
     so nothing runs while the fault is held and it lasts exactly what was asked. An experiment that wants the
     check under the fault too says so (``"steady_state_under_fault": true`` in its ``blissful`` extension)."""
-    meta: dict[str, object] = next(
-        (e for e in spec.experiment.get("extensions", []) if e.get("name") == "blissful"), {})
+    meta = blissful_extension(spec.experiment) or {}
     return "default" if meta.get("steady_state_under_fault") else "before-method-only"
 
 
