@@ -9,9 +9,10 @@ seconds, from the Chaos Toolkit run events).
   (100 ms), whatever the instant within a second the fault began; their p50/p95/p99, error rate and throughput are
   reported side by side (:class:`WindowFigures`).
 * **requests lost**: requests that failed, or were never served in time, because of the fault: the larger of the
-  failed-or-late count and the closed-model deficit (the user time the baseline would have turned into requests,
-  minus the user time spent on requests served within the latency SLO). A latency-only fault whose requests all
-  came back within the SLO loses none; a total freeze loses the baseline rate × its duration.
+  failed-or-late count and the closed-model cost (the fast failures, plus the user time spent waiting on answers
+  later than the latency SLO, turned into requests at the baseline's rate per user). A latency-only fault whose
+  requests all came back within the SLO loses none; a total freeze loses the baseline rate × its duration; a load
+  generator that sends less because the machine is busy loses none (its time is not the service's).
 
 * **detection time**: fault start → the first probe sample that shows the fault (an error, ``/ready`` not
   ready, or latency beyond the baseline bound); falls back to the first whole second of load whose error
@@ -260,8 +261,8 @@ class FmeaResult:
             lines.append(f"  baseline: {self.impact.baseline.describe()}")
             lines.append(f"  fault:    {self.impact.fault.describe()}")
             lines.append(f"  requests lost {self.impact.requests_lost} of {self.impact.requests_expected} expected "
-                         f"({self.impact.requests_failed} failed, {self.impact.requests_late} late, the rest never "
-                         "served)")
+                         f"({self.impact.requests_failed} failed, {self.impact.requests_late} late, the rest the users' "
+                         "time spent waiting on late answers)")
         if self.verdict == "fail" and self.mitigation:
             lines.append(f"  suggestion: {self.mitigation}")
         return "\n".join(lines)
@@ -315,7 +316,8 @@ def grade(
     impact = measure_impact(baseline, fault, timeline, timing, recovery_s,
                             [p for p in probes if p.path not in readiness_paths],
                             patience_ms=expectation.max_p99_latency_ms, users=users,
-                            accounted=timeline.window_epoch(timing.baseline_end, timing.fault_end, edges="inside"))
+                            accounted=timeline.window(baseline.covered_s[1],
+                                                      timeline.second_at_epoch(timing.fault_end), edges="inside"))
 
     baseline_error_pct = baseline.error_rate * 100
     # the users' steady state: readiness / liveness probes are signals, judged by the capability rules
@@ -524,37 +526,25 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
                    patience_ms: float = 2000.0, users: int | None = None,
                    accounted: Window | None = None) -> Impact:
     """What the fault cost the users; ``patience_ms`` (the latency SLO): a request slower than that was not served
-    in time. ``users``: the closed-model load's users, when known: their time between requests (the load
-    generator's own work) is then part of each request's cost, so a fault that makes answers faster (failing
-    fast) does not look like lost requests. ``accounted``: the window the users' time is accounted over (default:
-    the fault window): from the injection's start, so that requests sent while the fault was being injected, and
-    held up inside the fault window, count as the time they used."""
+    in time. ``users``: the closed-model load's users, when known: a user's cycle at the baseline (users / rate,
+    its latency plus the generator's own work between requests) converts the time it waited on late answers into
+    the requests it would have sent; without it the baseline's mean latency is the cycle. ``accounted``: the window
+    the waiting is counted over (default: the fault window); :func:`grade` passes the span from the baseline
+    window's end to the removal, so that the requests in flight when the fault landed count too."""
     fault_seconds = fault.duration_s
     failed = fault.errors
-    late = max(0, fault.count_above_us(round(patience_ms * 1000)) - failed)
+    patience_us = round(patience_ms * 1000)
+    late = max(0, fault.count_above_us(patience_us) - failed)
+    expected = baseline.rps * fault_seconds  # what the fault window would have served at the baseline's rate
+    # Closed-model load (a fixed set of users): a request that hung is not one request lost but every request the
+    # user would have sent meanwhile. The time the users spent waiting on answers later than the latency SLO
+    # (hung, timed out) is converted to requests at the baseline's cycle per user. Only time spent *on the
+    # service* counts: when the generator itself is slower (a busy machine), fewer requests are sent, none lost.
     span = accounted if accounted is not None and accounted.duration_s >= fault.duration_s else fault
-    expected = baseline.rps * span.duration_s
-    span_failed = span.errors
-    span_bad = span_failed + max(0, span.count_above_us(round(patience_ms * 1000)) - span_failed)
-    in_time = max(0, span.requests - span_bad)
-    # Closed-model load (a fixed set of users): the users' time is what the fault takes away. At the baseline's
-    # mean latency that time would have served `expected` requests; what the in-time requests used of it was
-    # served, the rest went into failures, late answers or waiting on a frozen service.
-    base_mean_ms = baseline.mean_ms
-    mean_in_time_us = span.mean_below_us(round(patience_ms * 1000))
-    # each user's cycle at the baseline is users / rate: its latency plus the generator's work between requests
-    between_ms = max(0.0, 1000.0 * users / baseline.rps - base_mean_ms) if users and baseline.rps > 0 else 0.0
-    cycle_ms = base_mean_ms + between_ms
-    used = (in_time * (mean_in_time_us / 1000 + between_ms) / cycle_ms
-            if mean_in_time_us and cycle_ms > 0 else in_time)
-    # requests straddle the window's edges (sent inside, answered after it, or the reverse): one round of the
-    # users' in-time requests is within the measurement's own uncertainty
-    slack = baseline.rps * (mean_in_time_us or 0.0) / 1e6
-    # ... and never more than the requests really missing: when the users got more answers in time than the
-    # baseline's rate promised (a fault that made answers faster, a machine that got quieter), none was lost
-    deficit = min(expected - used - slack, expected - in_time)
-    expected = baseline.rps * fault_seconds  # what the fault window itself would have served
-    lost = max(failed + late, min(round(deficit), round(expected)))
+    failed_fast = max(0, span.errors - span.count_above_us(patience_us))
+    cycle_s = users / baseline.rps if users and baseline.rps > 0 else baseline.mean_ms / 1000
+    waited = span.time_above_us(patience_us) / 1e6 / cycle_s if cycle_s > 0 else 0.0
+    lost = max(failed + late, min(round(failed_fast + waited), round(expected)))
     lost_pct = min(100.0, 100.0 * lost / expected) if expected > 0 else 0.0
     error_pct = fault.error_rate * 100
     under_fault = [p for p in user_probes if timing.fault_start <= p.at < timing.fault_end]

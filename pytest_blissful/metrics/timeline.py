@@ -415,6 +415,12 @@ class Window:
         """How many samples took longer than ``threshold_us`` (HDR precision: 3 significant digits)."""
         return self.requests_recorded - self._below(threshold_us)[0]
 
+    def time_above_us(self, threshold_us: int) -> float:
+        """Summed latency (µs, HDR mid-values) of the samples that took longer than ``threshold_us``."""
+        count, total = self._below(HIGHEST_US)
+        below_count, below_total = self._below(threshold_us)
+        return max(0.0, total - below_total) if count > below_count else 0.0
+
     def mean_below_us(self, threshold_us: int) -> float | None:
         """Mean latency of the samples that took at most ``threshold_us`` (None when there are none)."""
         count, total = self._below(threshold_us)

@@ -238,3 +238,40 @@ def test_requests_held_up_from_the_injection_on_are_time_used_not_lost() -> None
                         observe_end=T0 + END_S, injection_start=T0 + injection)
     result = grade(EXPECT, timing, timeline, probes, users=USERS)
     assert result.impact.requests_lost == 0, result.explain()
+
+
+def test_a_generator_that_sends_less_on_a_busy_machine_loses_nothing() -> None:
+    """The fault (an instance killed behind a retrying balancer) costs the users nothing: every answer is fast and
+    200. But the machine is busy under the fault (the injection's own processes), so the load generator works
+    longer between requests and sends 25% fewer. That deficit is the generator's, not the service's: nothing lost.
+    The same world with answers that hang past the latency SLO loses the users' waiting time."""
+    from pytest_blissful.grading.fmea import grade
+
+    start, length = 8.0, 6.0
+
+    def world(hang_s: float) -> Timeline:
+        recorder = Recorder(T0)
+        for user in range(USERS):
+            at, hung = user * 0.005, False
+            while at < END_S:
+                latency = (BASE_MS + user % 5) / 1000
+                if start <= at < start + length and not hung and hang_s:
+                    latency, hung = hang_s, True
+                recorder.record("GET /hello", round(latency * 1e6), T0 + at, status=200)
+                busy = start <= at < start + length
+                at += latency + (0.015 if busy else 0.0)  # the generator's own work, longer on a busy machine
+        return recorder.flush().with_timing(duration_s=END_S)
+
+    probes = [ProbeSample(at=T0 + tick / 10, path="/hello", ok=True, latency_ms=BASE_MS, status=200)
+              for tick in range(int(END_S * 10))]
+    timing = FmeaTiming(baseline_start=T0 + 0.5, fault_start=T0 + start, fault_end=T0 + start + length,
+                        observe_end=T0 + END_S)
+    busy = grade(EXPECT, timing, world(0.0), probes, users=USERS)
+    assert busy.impact.fault is not None and busy.impact.baseline is not None
+    assert busy.impact.fault.throughput_rps < busy.impact.baseline.throughput_rps * 0.8
+    assert busy.impact.requests_lost == 0, busy.explain()
+    assert busy.verdict == "pass", busy.explain()
+    hung = grade(EXPECT, timing, world(3.0), probes, users=USERS)
+    # each user waited 3 s on one answer: 3 s of its 6 s in the window, half the requests expected
+    assert 40 <= hung.impact.lost_percent <= 60, hung.explain()
+    assert hung.verdict == "fail", hung.explain()
