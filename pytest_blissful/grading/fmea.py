@@ -261,8 +261,8 @@ class FmeaResult:
             lines.append(f"  baseline: {self.impact.baseline.describe()}")
             lines.append(f"  fault:    {self.impact.fault.describe()}")
             lines.append(f"  requests lost {self.impact.requests_lost} of {self.impact.requests_expected} expected "
-                         f"({self.impact.requests_failed} failed, {self.impact.requests_late} late, the rest the users' "
-                         "time spent waiting on late answers)")
+                         f"({self.impact.requests_failed} failed, {self.impact.requests_late} late, the rest "
+                         "the users' time spent waiting on late answers)")
         if self.verdict == "fail" and self.mitigation:
             lines.append(f"  suggestion: {self.mitigation}")
         return "\n".join(lines)
