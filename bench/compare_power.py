@@ -87,7 +87,7 @@ def aligned_blocks(run: Any, block_s: float) -> dict[str, list[list[float | None
 def dump(args: argparse.Namespace, figure: str, index: int, run: Any) -> None:
     if args.dump is None:
         return
-    sizes = sorted({args.block, 2.0, 3.0, 5.0})
+    sizes = sorted({args.block, 1.0, 1.5, 2.0, 3.0, 5.0})
     record = {"figure": figure, "run": index, "block_s": args.block, "duration_s": args.duration,
               "loadavg": os.getloadavg()[0], "blocks": aligned_blocks(run, args.block),
               "blocks_by_size": {f"{b:g}": aligned_blocks(run, b) for b in sizes},

@@ -544,7 +544,11 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
     failed_fast = max(0, span.errors - span.count_above_us(patience_us))
     cycle_s = users / baseline.rps if users and baseline.rps > 0 else baseline.mean_ms / 1000
     waited = span.time_above_us(patience_us) / 1e6 / cycle_s if cycle_s > 0 else 0.0
-    lost = max(failed + late, min(round(failed_fast + waited), round(expected)))
+    # ... and never more than the answers really missing: users that got as many answers in time as the baseline's
+    # rate promised (the others answered faster meanwhile) lost none
+    in_time = span.requests - span.errors - max(0, span.count_above_us(patience_us) - span.errors)
+    missing = baseline.rps * span.duration_s - in_time
+    lost = max(failed + late, min(round(failed_fast + waited), round(missing), round(expected)))
     lost_pct = min(100.0, 100.0 * lost / expected) if expected > 0 else 0.0
     error_pct = fault.error_rate * 100
     under_fault = [p for p in user_probes if timing.fault_start <= p.at < timing.fault_end]

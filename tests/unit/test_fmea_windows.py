@@ -275,3 +275,30 @@ def test_a_generator_that_sends_less_on_a_busy_machine_loses_nothing() -> None:
     # each user waited 3 s on one answer: 3 s of its 6 s in the window, half the requests expected
     assert 40 <= hung.impact.lost_percent <= 60, hung.explain()
     assert hung.verdict == "fail", hung.explain()
+
+
+def test_waiting_is_not_lost_when_the_other_users_got_the_answers_anyway() -> None:
+    """Two of eight users wait 3 s on one answer (a dropped packet retransmitted), while the others' answers come
+    twice as fast: the users as a whole got as many answers in time as the baseline promised. Only the two late
+    answers are lost, not the 6 s of waiting."""
+    from pytest_blissful.grading.fmea import grade
+
+    start, length = 8.0, 6.0
+    recorder = Recorder(T0)
+    for user in range(USERS):
+        at, hung = user * 0.005, False
+        while at < END_S:
+            latency = (BASE_MS + user % 5) / 1000
+            if start <= at < start + length:
+                latency /= 2
+                if user < 2 and not hung:
+                    latency, hung = 3.0, True
+            recorder.record("GET /hello", round(latency * 1e6), T0 + at, status=200)
+            at += latency
+    probes = [ProbeSample(at=T0 + tick / 10, path="/hello", ok=True, latency_ms=BASE_MS, status=200)
+              for tick in range(int(END_S * 10))]
+    timing = FmeaTiming(baseline_start=T0 + 0.5, fault_start=T0 + start, fault_end=T0 + start + length,
+                        observe_end=T0 + END_S)
+    result = grade(EXPECT, timing, recorder.flush().with_timing(duration_s=END_S), probes, users=USERS)
+    assert result.impact.requests_late == 2, result.explain()
+    assert result.impact.requests_lost == 2, result.explain()
