@@ -7,6 +7,11 @@ blocks of 2 s detected the regression 9 times (3 s: 6, 5 s: 3) with no A/A run c
 detect more (7/10 at 2 s) and called 1-2 A/A runs different at 3-5 s (the two stacks' own small, real differences,
 which the shared noise no longer hides).
 
+A second measurement, 20 A/A and 20 regression runs of 60 s (load average 21-30, delay 86.07 ms = 20% of an A/A
+p95 of 430 ms), Mann-Whitney: 1 s blocks 1/20 A/A, 15/20 detected; 1.5 s 1/20, 13/20; **2 s 0/20, 14/20**;
+3 s 2/20, 14/20; 5 s 0/20, 10/20. Paired: 1 s 1/20, 16/20; 2 s 2/20, 13/20. The goal (≥ 19/20 with ≤ 1/20 A/A) is
+not reached by any of them on this machine: the regression's observed p95 ratio ranged 1.03-1.56 around its 1.20.
+
 Reads the per-block values that ``bench/compare_power.py --dump FILE`` appended, one JSON line per run, and
 prints per judge: A/A runs declared different (any metric better or worse; goal ≤ 1 of 20) and regression runs
 whose ``p95 latency [GET /greetings]`` is worse (goal ≥ 19 of 20), with the median CI width of that row.
