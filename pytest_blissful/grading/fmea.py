@@ -541,12 +541,13 @@ def measure_impact(baseline: Window, fault: Window, timeline: Timeline, timing: 
     # (hung, timed out) is converted to requests at the baseline's cycle per user. Only time spent *on the
     # service* counts: when the generator itself is slower (a busy machine), fewer requests are sent, none lost.
     span = accounted if accounted is not None and accounted.duration_s >= fault.duration_s else fault
-    failed_fast = max(0, span.errors - span.count_above_us(patience_us))
+    span_slow = span.count_above_us(patience_us)  # failed or late, and the timed-out failures among them
+    failed_fast = max(0, span.errors - span_slow)
     cycle_s = users / baseline.rps if users and baseline.rps > 0 else baseline.mean_ms / 1000
     waited = span.time_above_us(patience_us) / 1e6 / cycle_s if cycle_s > 0 else 0.0
     # ... and never more than the answers really missing: users that got as many answers in time as the baseline's
     # rate promised (the others answered faster meanwhile) lost none
-    in_time = span.requests - span.errors - max(0, span.count_above_us(patience_us) - span.errors)
+    in_time = span.requests - max(span.errors, span_slow)
     missing = baseline.rps * span.duration_s - in_time
     lost = max(failed + late, min(round(failed_fast + waited), round(missing), round(expected)))
     lost_pct = min(100.0, 100.0 * lost / expected) if expected > 0 else 0.0
