@@ -273,7 +273,7 @@ class ComparisonConfig(_Section):
     services: list[str] = Field(
         default_factory=list, description="compose services that run the version's image (for image / ref)"
     )
-    block_duration: Seconds = Field(default=2.0, gt=0, description="length of one block of the statistics")
+    block_duration: Seconds = Field(default=1.0, gt=0, description="length of one block of the statistics")
     tolerance_percent: float = Field(
         default=5.0, ge=0, le=100, description="practical effect: smaller relative shifts are 'no difference'"
     )

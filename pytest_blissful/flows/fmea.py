@@ -292,8 +292,10 @@ class Fmea:
             samples = probe.samples
             # probes only: the load's per-second figures arrive later and are checked by the grading
             if _probe_recovered(usable_probes(samples, timing, signal_paths), timing, spec):
-                # keep observing a little: the load must hold for the same span (graded once its buckets are in)
-                tail = max(1.0, spec.expectation.hold_s)
+                # keep observing: the load must hold for a span as long (graded once its buckets are in), and the
+                # requests still in flight at the removal end in its first seconds; without room for a later start
+                # the grading would find no span at all and call a recovered service "did not recover"
+                tail = 2 * spec.expectation.hold_s + 1.0
                 _sleep_polling(load, min(tail, max(0.0, deadline - time.time())))
                 return time.time()
         return time.time()

@@ -7,13 +7,17 @@ them declares identical services "different" far too often. The run is cut into 
 block gives one value per metric and version (its p95, its error rate, its throughput, the mean CPU % ...).
 Blocks of the two versions come from the same instants of one interleaved load, so a machine hiccup hits both.
 
-**The judge (per metric).** Mann-Whitney U, two-sided, at 98 % confidence on the two sets of block values;
-the Hodges-Lehmann estimate of the shift (median of all pairwise differences new − old) with its
-distribution-free 98 % confidence interval (Moses / Bauer, from the normal approximation of U). A metric is
-*different* only when all of these hold: p < 0.02, the interval excludes 0, and the shift is practically
-relevant — larger than ``tolerance`` (relative, of the old median) and than the metric's absolute floor.
-Then it is **better** or **worse** by the metric's direction; otherwise **no significant difference**. Too few
-blocks → **inconclusive**.
+**The judge (per metric).** Mann-Whitney U, two-sided, on the two sets of block values; the Hodges-Lehmann
+estimate of the shift (median of all pairwise differences new − old) with its distribution-free confidence
+interval (Moses / Bauer, from the normal approximation of U). A metric is *different* only when all of these
+hold: p < α, the interval excludes 0, and the shift is practically relevant — larger than ``tolerance``
+(relative, of the old median) and than the metric's absolute floor. Then it is **better** or **worse** by the
+metric's direction; otherwise **no significant difference**. Too few blocks → **inconclusive**.
+
+**98 % is the whole table's confidence.** A comparison tests m rows at once (p50/p95/p99, throughput, error
+rate, CPU, memory, one p95 per endpoint); at 2 % each, two identical versions would show *some* difference far
+more often than 2 % of the time. Each of the m rows is therefore judged at α = 2 %/m (Bonferroni) and its
+interval is the 1 − 2 %/m one: together the intervals hold with at least 98 % confidence, and so does the winner.
 
 **Recommendation.** "Inconclusive — run longer" when the evidence is void (too few blocks of a critical
 metric, a saturated load generator, a side that broke its steady state); else "Keep old version" when a
@@ -132,6 +136,15 @@ def hodges_lehmann(old: Sequence[float], new: Sequence[float], confidence: float
     return Shift(estimate, min(low, estimate), max(high, estimate), p_value)
 
 
+def blocks_needed(confidence: float) -> int:
+    """The fewest blocks per version with which Mann-Whitney can reach p < 1 − ``confidence`` at all: the
+    smallest two-sided p-value of n against n blocks is 2 / C(2n, n)."""
+    n = 1
+    while 2.0 / math.comb(2 * n, n) >= 1.0 - confidence and n < 1000:
+        n += 1
+    return n
+
+
 @dataclass(frozen=True)
 class MetricSamples:
     """One metric of both versions: the whole-run values (shown, and checked against thresholds) and the
@@ -167,6 +180,8 @@ class MetricComparison:
     threshold: str | None = None  # e.g. "< 200 ms"
     new_meets_threshold: bool | None = None
     note: str = ""
+    #: the level this row was judged at: 1 − 2 %/m for a table of m tested rows (the table's CIs hold together at 98 %)
+    row_confidence: float | None = None
 
     @property
     def winner(self) -> str:
@@ -193,7 +208,8 @@ class MetricComparison:
         return {
             "name": self.name, "label": self.label, "unit": self.unit, "old": self.old, "new": self.new,
             "outcome": self.outcome, "winner": self.winner, "shift": self.shift, "ci_low": self.ci_low,
-            "ci_high": self.ci_high, "confidence": CONFIDENCE, "p_value": self.p_value,
+            "ci_high": self.ci_high, "confidence": CONFIDENCE,
+            "row_confidence": self.row_confidence, "p_value": self.p_value,
             "relative_change": self.relative_change, "blocks_old": self.blocks[0], "blocks_new": self.blocks[1],
             "critical": self.critical, "threshold": self.threshold, "new_meets_threshold": self.new_meets_threshold,
             "note": self.note,
@@ -201,8 +217,10 @@ class MetricComparison:
 
 
 def judge(samples: MetricSamples, *, tolerance: float, critical: bool = False,
-          thresholds: Mapping[str, float] | None = None, min_blocks: int = MIN_BLOCKS) -> MetricComparison:
-    """Compare one metric (see the module docstring for the rules)."""
+          thresholds: Mapping[str, float] | None = None, min_blocks: int = MIN_BLOCKS,
+          confidence: float = CONFIDENCE) -> MetricComparison:
+    """Compare one metric at ``confidence`` (see the module docstring for the rules; :func:`compare` passes the
+    table's per-row level)."""
     spec = METRICS.get(base_metric(samples.name))
     if spec is None:
         raise ComparisonError(f"unknown metric {samples.name!r}; known metrics: {', '.join(METRICS)}")
@@ -219,13 +237,13 @@ def judge(samples: MetricSamples, *, tolerance: float, critical: bool = False,
         note = samples.note or (f"{len(samples.old_blocks)}/{len(samples.new_blocks)} blocks, "
                                 f"need ≥ {min_blocks} per version")
         return MetricComparison(outcome="inconclusive", note=note, **common)
-    shift = hodges_lehmann(samples.old_blocks, samples.new_blocks)
+    shift = hodges_lehmann(samples.old_blocks, samples.new_blocks, confidence)
     import numpy as np
 
     old_median = float(np.median(samples.old_blocks))
     relative = shift.estimate / abs(old_median) if old_median else None
     relevant_at = max(spec.floor, tolerance * abs(old_median))
-    significant = shift.p_value < ALPHA and (shift.ci_low > 0 or shift.ci_high < 0)
+    significant = shift.p_value < 1.0 - confidence and (shift.ci_low > 0 or shift.ci_high < 0)
     relevant = abs(shift.estimate) >= relevant_at
     outcome: Outcome = "no significant difference"
     note = samples.note
@@ -234,7 +252,8 @@ def judge(samples: MetricSamples, *, tolerance: float, critical: bool = False,
     elif significant:
         note = note or f"significant but below the practical tolerance (±{relevant_at:.2f} {spec.unit})"
     return MetricComparison(outcome=outcome, shift=shift.estimate, ci_low=shift.ci_low, ci_high=shift.ci_high,
-                            p_value=shift.p_value, relative_change=relative, note=note, **common)
+                            p_value=shift.p_value, relative_change=relative, note=note, row_confidence=confidence,
+                            **common)
 
 
 def judge_resilience(verdicts: Mapping[str, tuple[tuple[str, str], tuple[str, str]]],
@@ -384,9 +403,12 @@ def compare(
     if unknown:
         raise ComparisonError(f"unknown threshold {', '.join(map(repr, unknown))}; known: {', '.join(THRESHOLD_KEYS)}")
     critical = set(critical_metrics)
+    tested = sum(1 for s in samples
+                 if s.verdicts is None and min(len(s.old_blocks), len(s.new_blocks)) >= min_blocks)
+    row_confidence = 1.0 - ALPHA / max(tested, 1)
     rows = tuple(
         judge(s, tolerance=tolerance, critical=base_metric(s.name) in critical, thresholds=thresholds,
-              min_blocks=min_blocks)
+              min_blocks=max(min_blocks, blocks_needed(row_confidence)), confidence=row_confidence)
         for s in samples
     )
     recommendation, reasons = recommend(rows, invalid)

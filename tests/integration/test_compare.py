@@ -173,7 +173,6 @@ def test_demo_suite_keeps_the_old_version_when_the_new_one_has_an_n_plus_1_query
 comparison:
   test_duration: 30s
   warmup_duration: 3s
-  block_duration: 2s
   concurrent_users: 4
   new:
     label: demo with N+1

@@ -185,3 +185,33 @@ def test_the_resilience_row_follows_the_scenario_verdicts() -> None:
     _, same = row({"db-down": (passing, passing)}, 100.0, 100.0)
     assert same.outcome == "no significant difference"
     assert "+0.0" in same.change_text()
+
+
+def test_the_tables_confidence_holds_for_all_its_rows_together() -> None:
+    """Two identical versions, 11 rows of noisy blocks each, 200 comparisons: judged row by row at 2%, about a
+    fifth of the tables would name *some* winner; judged at 2%/11 per row (the table's 98%), at most a few do."""
+    rng = random.Random(20261202)
+    names = ["p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "throughput_rps", "error_rate_percent",
+             "cpu_percent", "memory_mb", *(f"p95_latency_ms[GET /e{i}]" for i in range(4))]
+    tables_different = rows_different_alone = 0
+    for _ in range(200):
+        samples = [MetricSamples(name, 1.0, 1.0, tuple(rng.lognormvariate(3, 0.5) for _ in range(30)),
+                                 tuple(rng.lognormvariate(3, 0.5) for _ in range(30))) for name in names]
+        result = compare(samples, tolerance=0.0)
+        assert all(row.row_confidence == pytest.approx(1 - 0.02 / 11) for row in result.metrics)
+        tables_different += any(row.outcome in ("better", "worse") for row in result.metrics)
+        rows_different_alone += any(judge(s, tolerance=0.0).outcome in ("better", "worse") for s in samples)
+    assert tables_different <= 10  # expected ≤ 2% of 200
+    assert rows_different_alone >= 20  # the same tables, each row at 2%: ≈ 1 − 0.98^11 ≈ 20%
+
+
+def test_a_table_of_many_rows_needs_enough_blocks_to_reach_its_level() -> None:
+    old, new = tuple(float(v) for v in range(6)), tuple(float(v) + 100 for v in range(6))
+    alone = compare([MetricSamples("p95_latency_ms", 2.5, 102.5, old, new)], tolerance=0.0)
+    assert alone.metric("p95_latency_ms").outcome == "worse"
+    eleven = compare([MetricSamples("p95_latency_ms", 2.5, 102.5, old, new),
+                      *(MetricSamples(f"p95_latency_ms[GET /e{i}]", 1.0, 1.0, old, old) for i in range(10))],
+                     tolerance=0.0)
+    row = eleven.metric("p95_latency_ms")
+    assert row.outcome == "inconclusive" and "need ≥ 7" in row.note
+    assert eleven.recommendation == INCONCLUSIVE
