@@ -16,6 +16,10 @@ with its own warm-up); figure 3 is one complete ``VersionComparison.run()``.
     .venv/bin/python bench/compare_power.py --runs 5 --duration 30     # quicker, fewer runs
 
 Timing figures on a shared, busy machine are noisy: the script prints the load average with every figure.
+
+``--dump FILE`` keeps every run's per-block values for ``bench/compare_judges.py``: the rows the product judges
+(``blocks_by_size``) and, apart, per-endpoint p50 and mean blocks (``candidates_by_size``), statistics the product
+does not judge yet: a fixed added delay moves them with less sampling noise than a per-block p95 of a few requests.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ def _flow(config: BlissfulConfig, name: str) -> VersionComparison:
                              progress=lambda m: print("   ", m, flush=True))
 
 
-def aligned_blocks(run: Any, block_s: float) -> dict[str, list[list[float | None]]]:
+def aligned_blocks(run: Any, block_s: float, *, candidates: bool = False) -> dict[str, list[list[float | None]]]:
     """Per-block values of both versions over the same instants (None: no answer in that block), per metric: the
     raw material of the judge, kept so that judges can be compared offline on the same runs
     (``bench/compare_judges.py``)."""
@@ -79,6 +83,11 @@ def aligned_blocks(run: Any, block_s: float) -> dict[str, list[list[float | None
             for endpoint in endpoints:
                 e = timeline.window(s, s + block_s, endpoint=endpoint)
                 metrics.setdefault(f"p95_latency_ms[{endpoint}]", []).append(float(e.p95_ms) if e.requests else None)
+                if candidates:  # statistics the product does not judge (yet), kept apart to be tried offline
+                    metrics.setdefault(f"p50_latency_ms[{endpoint}]", []).append(
+                        float(e.p50_ms) if e.requests else None)
+                    metrics.setdefault(f"mean_latency_ms[{endpoint}]", []).append(
+                        float(e.mean_ms) if e.requests else None)
         for name, series in metrics.items():
             values.setdefault(name, []).append(series)
     return values
@@ -91,6 +100,7 @@ def dump(args: argparse.Namespace, figure: str, index: int, run: Any) -> None:
     record = {"figure": figure, "run": index, "block_s": args.block, "duration_s": args.duration,
               "loadavg": os.getloadavg()[0], "blocks": aligned_blocks(run, args.block),
               "blocks_by_size": {f"{b:g}": aligned_blocks(run, b) for b in sizes},
+              "candidates_by_size": {f"{b:g}": aligned_blocks(run, b, candidates=True) for b in sizes},
               "outcomes": {m.name: m.outcome for m in run.result.metrics}}
     with open(args.dump, "a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")
