@@ -132,20 +132,33 @@ def evaluate(records: list[dict[str, Any]], *, paired: bool, tolerance: float, b
             f"regression detected {detected}/{len(regression)}; median 98% CI width of {ENDPOINT_ROW}: {width}")
 
 
-def evaluate_table(records: list[dict[str, Any]], *, rows: int, tolerance: float, block: str | None) -> str:
+def evaluate_table(records: list[dict[str, Any]], *, rows: int, tolerance: float, block: str | None,
+                   candidate: str | None = None) -> str:
     """As the product decides: every row at 2%/``rows``, "Keep old" when a critical row (p95, error rate, the
-    per-endpoint p95s) is worse."""
-    confidence = 1.0 - ALPHA / rows
+    per-endpoint p95s) is worse. ``candidate`` (e.g. ``p50_latency_ms``): its per-endpoint rows
+    from ``candidates_by_size`` join the table as critical rows (and the row count)."""
     kept = {"aa": 0, "regression": 0}
     runs = {"aa": 0, "regression": 0}
+    table_rows = rows
     for record in records:
+        table = dict(_blocks(record, block))
+        critical = [name for name in table if base_metric(name) in ("p95_latency_ms", "error_rate_percent")]
+        if candidate is not None:
+            extra = {name: v for name, v in record.get("candidates_by_size", {}).get(block, {}).items()
+                     if name.startswith(candidate + "[")}
+            if not extra:
+                return f"table with {candidate} rows: no such candidate blocks in this dump"
+            table.update(extra)
+            critical += list(extra)
+        table_rows = rows + (len(table) - len(_blocks(record, block)))
+        confidence = 1.0 - ALPHA / table_rows
         runs[record["figure"]] += 1
         kept[record["figure"]] += any(
-            base_metric(name) in ("p95_latency_ms", "error_rate_percent")
-            and judged(name, old, new, paired=False, tolerance=tolerance, confidence=confidence).outcome == "worse"
-            for name, (old, new) in _blocks(record, block).items())
-    return (f"table at 98% (each of {rows} rows at {ALPHA / rows:.2%}): A/A kept old {kept['aa']}/{runs['aa']}; "
-            f"regression kept old {kept['regression']}/{runs['regression']}")
+            judged(name, *table[name], paired=False, tolerance=tolerance, confidence=confidence).outcome == "worse"
+            for name in critical)
+    label = f" + per-endpoint {candidate}" if candidate else ""
+    return (f"table at 98%{label} (each of {table_rows} rows at {ALPHA / table_rows:.2%}): A/A kept old "
+            f"{kept['aa']}/{runs['aa']}; regression kept old {kept['regression']}/{runs['regression']}")
 
 
 def main() -> None:
@@ -163,6 +176,9 @@ def main() -> None:
         for paired in (False, True):
             print("  " + evaluate(records, paired=paired, tolerance=args.tolerance, block=size))
         print("  " + evaluate_table(records, rows=args.rows, tolerance=args.tolerance, block=size))
+        if any("candidates_by_size" in r for r in records):
+            print("  " + evaluate_table(records, rows=args.rows, tolerance=args.tolerance, block=size,
+                                        candidate="p50_latency_ms"))
 
 
 if __name__ == "__main__":
