@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pytest_blissful.grading.comparison import (
     ALPHA,
     CONFIDENCE,
+    DEFAULT_CRITICAL_METRICS,
     METRICS,
     MetricComparison,
     MetricSamples,
@@ -53,6 +54,8 @@ from pytest_blissful.grading.comparison import (
 )
 
 ENDPOINT_ROW = "p95_latency_ms[GET /greetings]"
+#: the product's critical metrics before per-endpoint p50 rows joined them
+PREVIOUS_CRITICAL_METRICS = ("p95_latency_ms", "error_rate_percent", "resilience_score")
 MIN_PAIRS = 7  # the smallest two-sided signed-rank p-value of 6 pairs is 2/64 > 2 %
 
 
@@ -132,40 +135,42 @@ def evaluate(records: list[dict[str, Any]], *, paired: bool, tolerance: float, b
             f"regression detected {detected}/{len(regression)}; median 98% CI width of {ENDPOINT_ROW}: {width}")
 
 
-def evaluate_table(records: list[dict[str, Any]], *, rows: int, tolerance: float, block: str | None,
-                   candidate: str | None = None) -> str:
-    """As the product decides: every row at 2%/``rows``, "Keep old" when a critical row (p95, error rate, the
-    per-endpoint p95s) is worse. ``candidate`` (e.g. ``p50_latency_ms``): its per-endpoint rows
-    from ``candidates_by_size`` join the table as critical rows (and the row count)."""
+def evaluate_table(records: list[dict[str, Any]], *, extra_rows: int, tolerance: float, block: str | None,
+                   critical: Sequence[str] = DEFAULT_CRITICAL_METRICS, with_candidate: str | None = None) -> str:
+    """As the product decides: every row of the table at 2%/m, "Keep old" when a critical row is worse.
+
+    m counts the dumped rows plus ``extra_rows`` (CPU and memory, which the dump does not keep). ``with_candidate``
+    (e.g. ``p50_latency_ms``): per-endpoint rows of that metric from ``candidates_by_size`` join the table where
+    the dump's judged rows lack them (dumps recorded before the product judged them)."""
     kept = {"aa": 0, "regression": 0}
     runs = {"aa": 0, "regression": 0}
-    table_rows = rows
+    table_rows = added = 0
     for record in records:
         table = dict(_blocks(record, block))
-        critical = [name for name in table if base_metric(name) in ("p95_latency_ms", "error_rate_percent")]
-        if candidate is not None:
+        if with_candidate is not None:
             extra = {name: v for name, v in record.get("candidates_by_size", {}).get(block, {}).items()
-                     if name.startswith(candidate + "[")}
-            if not extra:
-                return f"table with {candidate} rows: no such candidate blocks in this dump"
+                     if name.startswith(with_candidate + "[") and name not in table}
             table.update(extra)
-            critical += list(extra)
-        table_rows = rows + (len(table) - len(_blocks(record, block)))
+            added += len(extra)
+        table_rows = len(table) + extra_rows
         confidence = 1.0 - ALPHA / table_rows
         runs[record["figure"]] += 1
         kept[record["figure"]] += any(
             judged(name, *table[name], paired=False, tolerance=tolerance, confidence=confidence).outcome == "worse"
-            for name in critical)
-    label = f" + per-endpoint {candidate}" if candidate else ""
-    return (f"table at 98%{label} (each of {table_rows} rows at {ALPHA / table_rows:.2%}): A/A kept old "
-            f"{kept['aa']}/{runs['aa']}; regression kept old {kept['regression']}/{runs['regression']}")
+            for name in table if base_metric(name) in critical)
+    label = f" + per-endpoint {with_candidate} (from candidates{'' if added else ': none in this dump'})" \
+        if with_candidate else ""
+    return (f"table at 98%{label}, critical {', '.join(critical)} (each of {table_rows} rows at "
+            f"{ALPHA / table_rows:.2%}): A/A kept old {kept['aa']}/{runs['aa']}; regression kept old "
+            f"{kept['regression']}/{runs['regression']}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dump", type=Path)
     parser.add_argument("--tolerance", type=float, default=0.05)
-    parser.add_argument("--rows", type=int, default=11, help="rows of the product's table (its 98%% is theirs)")
+    parser.add_argument("--extra-rows", type=int, default=2,
+                        help="rows of the product's table that the dump lacks (CPU, memory): they share its 98%%")
     args = parser.parse_args()
     records = [json.loads(line) for line in args.dump.read_text().splitlines() if line.strip()]
     durations = sorted({float(r["duration_s"]) for r in records})
@@ -175,11 +180,10 @@ def main() -> None:
         print(f"blocks of {size or records[0]['block_s']} s:")
         for paired in (False, True):
             print("  " + evaluate(records, paired=paired, tolerance=args.tolerance, block=size))
-        print("  " + evaluate_table(records, rows=args.rows, tolerance=args.tolerance, block=size))
-        if any("candidates_by_size" in r for r in records):
-            print("  " + evaluate_table(records, rows=args.rows, tolerance=args.tolerance, block=size,
-                                        candidate="p50_latency_ms"))
-
+        print("  " + evaluate_table(records, extra_rows=args.extra_rows, tolerance=args.tolerance, block=size,
+                                    critical=PREVIOUS_CRITICAL_METRICS))
+        print("  " + evaluate_table(records, extra_rows=args.extra_rows, tolerance=args.tolerance, block=size,
+                                    with_candidate="p50_latency_ms"))
 
 if __name__ == "__main__":
     main()

@@ -258,6 +258,12 @@ def _check_metric_names(names: list[str]) -> list[str]:
     return names
 
 
+def _default_critical_metrics() -> list[str]:
+    from pytest_blissful.grading.comparison import DEFAULT_CRITICAL_METRICS
+
+    return list(DEFAULT_CRITICAL_METRICS)
+
+
 class ComparisonConfig(_Section):
     warmup_duration: Seconds = Field(default=30.0, ge=0)
     test_duration: Seconds = Field(default=300.0, gt=0)
@@ -266,7 +272,7 @@ class ComparisonConfig(_Section):
     thresholds: ComparisonThresholds = Field(default_factory=ComparisonThresholds)
     auto_promote: bool = False
     critical_metrics: Annotated[list[str], AfterValidator(_check_metric_names)] = Field(
-        default_factory=lambda: ["p95_latency_ms", "error_rate_percent", "resilience_score"]
+        default_factory=_default_critical_metrics
     )
     old: VersionConfig | None = Field(default=None, description="the running version (default for the demo)")
     new: VersionConfig | None = Field(default=None, description="the candidate version")

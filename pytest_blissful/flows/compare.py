@@ -373,6 +373,7 @@ def _metric_samples(timelines: Mapping[str, Timeline], starts: Sequence[float], 
                                  tuple(memory["new"])))
     endpoints = sorted(set(timelines["old"].endpoints) & set(timelines["new"].endpoints))
     if len(endpoints) > 1:
+        samples.extend(latency(f"p50_latency_ms[{e}]", "p50_ms", e) for e in endpoints)
         samples.extend(latency(f"p95_latency_ms[{e}]", "p95_ms", e) for e in endpoints)
     if resilience is None:
         samples.append(MetricSamples("resilience_score", None, None,

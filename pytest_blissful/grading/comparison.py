@@ -15,8 +15,8 @@ hold: p < α, the interval excludes 0, and the shift is practically relevant —
 metric's direction; otherwise **no significant difference**. Too few blocks → **inconclusive**.
 
 **98 % is the whole table's confidence.** A comparison tests m rows at once (p50/p95/p99, throughput, error
-rate, CPU, memory, one p95 per endpoint); at 2 % each, two identical versions would show *some* difference far
-more often than 2 % of the time. Each of the m rows is therefore judged at α = 2 %/m (Bonferroni) and its
+rate, CPU, memory, one p50 and one p95 per endpoint); at 2 % each, two identical versions would show *some*
+difference far more often than 2 % of the time. Each of the m rows is therefore judged at α = 2 %/m (Bonferroni) and its
 interval is the 1 − 2 %/m one: together the intervals hold with at least 98 % confidence, and so does the winner.
 
 **Recommendation.** "Inconclusive — run longer" when the evidence is void (too few blocks of a critical
@@ -38,6 +38,10 @@ MIN_BLOCKS: Final = 5  # per side; below this the 98 % interval cannot exclude a
 #: Note of a metric that was not measured in this run (e.g. the resilience score without include_chaos): shown as
 #: such, and it neither blocks nor supports a promotion.
 NOT_MEASURED: Final = "not measured"
+#: Critical unless the config names others. p50 is here because a regression that adds work to one endpoint
+#: moves that endpoint's whole latency distribution: its per-block median shows the shift with far less sampling
+#: noise than a per-block p95 of the few requests a block holds (bench/compare_power.py).
+DEFAULT_CRITICAL_METRICS: Final = ("p50_latency_ms", "p95_latency_ms", "error_rate_percent", "resilience_score")
 
 Outcome = Literal["better", "worse", "no significant difference", "inconclusive"]
 Recommendation = Literal["Promote new version", "Keep old version", "Inconclusive — run longer"]
@@ -384,7 +388,7 @@ def compare(
     *,
     old_label: str = "old",
     new_label: str = "new",
-    critical_metrics: Sequence[str] = ("p95_latency_ms", "error_rate_percent", "resilience_score"),
+    critical_metrics: Sequence[str] = DEFAULT_CRITICAL_METRICS,
     thresholds: Mapping[str, float] | None = None,
     tolerance: float = 0.05,
     min_blocks: int = MIN_BLOCKS,

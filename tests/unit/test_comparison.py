@@ -132,6 +132,27 @@ def test_critical_metric_covers_its_endpoint_rows() -> None:
     assert result.metrics[0].label == "p95 latency [GET /greetings]"
 
 
+def test_an_endpoint_median_shift_keeps_old_by_default_and_not_when_p50_is_not_critical() -> None:
+    """A fixed extra delay on one endpoint shows in its p50 row while its noisy per-block p95 says nothing: the
+    default critical metrics include p50, so that alone keeps the old version; a config without p50 promotes."""
+    rng = random.Random(5)
+    old_median = tuple(rng.gauss(40.0, 2.0) for _ in range(30))
+    new_median = tuple(v + 10.0 for v in old_median)
+    old_p95 = tuple(rng.uniform(100.0, 600.0) for _ in range(30))
+    new_p95 = tuple(rng.uniform(100.0, 600.0) for _ in range(30))
+    rows = [MetricSamples("p50_latency_ms[GET /greetings]", 40.0, 50.0, old_median, new_median),
+            MetricSamples("p95_latency_ms[GET /greetings]", 350.0, 350.0, old_p95, new_p95)]
+
+    by_default = compare(rows)
+    assert by_default.recommendation == KEEP
+    assert [m.outcome for m in by_default.metrics] == ["worse", "no significant difference"]
+    assert by_default.metrics[0].critical and by_default.metrics[0].label == "p50 latency [GET /greetings]"
+
+    without_p50 = compare(rows, critical_metrics=["p95_latency_ms", "error_rate_percent"])
+    assert without_p50.recommendation == PROMOTE
+    assert not without_p50.metrics[0].critical
+
+
 def test_unknown_metrics_and_thresholds_are_errors() -> None:
     with pytest.raises(ComparisonError, match="unknown metric 'p96_latency_ms'"):
         compare(_samples(), critical_metrics=["p96_latency_ms"])
