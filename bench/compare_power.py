@@ -9,9 +9,13 @@ Figures (goals from the comparison issue):
    load each: how many the comparison detects ("Keep old version": a critical row significantly worse). Each
    run also prints the outcome of that endpoint's p50 and p95 rows. Goal: ≥ 19 of 20.
 3. Whole demo comparison (build/up of both stacks, warm-up + load, down): wall time. Goal: ≤ 3 min.
+4. A/A on fresh stacks (``--only aa-fresh``): N complete comparisons of the same image, each with stacks of its
+   own, as a user's runs are. Figure 1 repeats the load on one pair of stacks, so a lasting difference between
+   two stacks (where their containers landed, a colder cache) would show in all of its runs or none: this
+   figure samples it.
 
 Figures 1 and 2 repeat the measurement on one pair of stacks per figure (each run is an independent load run
-with its own warm-up); figure 3 is one complete ``VersionComparison.run()``.
+with its own warm-up); figures 3 and 4 are complete ``VersionComparison.run()`` calls.
 
     BLISSFUL_DEMO_TAG=compare .venv/bin/python bench/compare_power.py --runs 20 --duration 60
     .venv/bin/python bench/compare_power.py --runs 5 --duration 30     # quicker, fewer runs
@@ -164,6 +168,22 @@ def figure_whole(args: argparse.Namespace) -> None:
     print(f"whole demo comparison: {took:.1f} s ({steps}) — {run.result.recommendation} (goal ≤ 180 s; {_load()})")
 
 
+def figure_aa_fresh(args: argparse.Namespace) -> None:
+    print(f"\n[4] A/A on fresh stacks: {args.fresh_runs} complete comparisons, warm-up {args.warmup:g} s + "
+          f"{args.whole_duration:g} s of load ({_load()})", flush=True)
+    declared = kept_old = 0
+    for i in range(args.fresh_runs):
+        run = _flow(_config(args, {}), f"fresh{i}").run(test_duration=args.whole_duration,
+                                                          warmup_duration=args.warmup)
+        diff = different(run.result.metrics)
+        declared += bool(diff)
+        kept_old += run.result.recommendation == KEEP
+        print(f"  run {i + 1:2d}: {run.result.recommendation:28s} different: {', '.join(diff) or 'none'}"
+              f"  ({_load()})", flush=True)
+    print(f"A/A on fresh stacks declared different: {declared} of {args.fresh_runs}; kept the old version: "
+          f"{kept_old} of {args.fresh_runs}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
@@ -174,7 +194,9 @@ def main() -> None:
     parser.add_argument("--whole-duration", type=float, default=60.0)
     parser.add_argument("--dump", type=Path, default=None,
                         help="append each run's per-block values (JSON lines) for bench/compare_judges.py")
-    parser.add_argument("--only", choices=["aa", "regression", "whole"], action="append")
+    parser.add_argument("--fresh-runs", type=int, default=10, help="complete comparisons of figure 4")
+    parser.add_argument("--only", choices=["aa", "regression", "whole", "aa-fresh"], action="append",
+                        help="figures to run (default: aa, regression, whole)")
     parser.add_argument("--baseline-p95-ms", type=float, default=None,
                         help="p95 of GET /greetings to size the +20%% regression from (default: the A/A figure's)")
     args = parser.parse_args()
@@ -186,6 +208,8 @@ def main() -> None:
         figure_regression(args, baseline)
     if "whole" in only:
         figure_whole(args)
+    if "aa-fresh" in only:
+        figure_aa_fresh(args)
 
 
 if __name__ == "__main__":
