@@ -17,6 +17,11 @@ table's 98%), which ``--rows`` sets (default 11, the demo table: the 9 load rows
 the same 20 + 20 runs, "Keep old" (a critical row worse): **1 s blocks 0/20 A/A, 15/20 regressions**; 1.5 s 0/20,
 11/20; 2 s 0/20, 11/20. Hence 1 s blocks by default.
 
+A third recording kept per-endpoint p50 blocks apart (20 A/A + 20 runs, +60 ms, observed p95 ratio median 1.45):
+with them as critical rows (15 rows, each at 2%/15), 0/20 A/A and 20/20 regressions kept old at every block size
+from 1 to 5 s; the p50 row of /greetings moved +64 to +81 ms (p ≤ 5·10⁻¹³), and within -10 to +7 ms (p ≥ 0.14) in
+the A/A runs. Hence the p50 rows, critical by default (the product judges them since).
+
 Reads the per-block values that ``bench/compare_power.py --dump FILE`` appended, one JSON line per run, and
 prints per judge: A/A runs declared different (any metric better or worse; goal ≤ 1 of 20) and regression runs
 whose ``p95 latency [GET /greetings]`` is worse (goal ≥ 19 of 20), with the median CI width of that row.
