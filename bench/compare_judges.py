@@ -13,7 +13,7 @@ p95 of 430 ms), Mann-Whitney: 1 s blocks 1/20 A/A, 15/20 detected; 1.5 s 1/20, 1
 not reached by any of them on this machine: the regression's observed p95 ratio ranged 1.03-1.56 around its 1.20.
 
 Those figures judged each row at 2%. The product now judges each of a table's m rows at 2%/m (Bonferroni: the
-table's 98%), which ``--rows`` sets (default 11, the demo table: the 9 load rows dumped plus CPU and memory). On
+table's 98%; m is the dumped rows plus ``--extra-rows``, default 2 for CPU and memory, which dumps lack). On
 the same 20 + 20 runs, "Keep old" (a critical row worse): **1 s blocks 0/20 A/A, 15/20 regressions**; 1.5 s 0/20,
 11/20; 2 s 0/20, 11/20. Hence 1 s blocks by default.
 
@@ -189,6 +189,7 @@ def main() -> None:
                                     critical=PREVIOUS_CRITICAL_METRICS))
         print("  " + evaluate_table(records, extra_rows=args.extra_rows, tolerance=args.tolerance, block=size,
                                     with_candidate="p50_latency_ms"))
+
 
 if __name__ == "__main__":
     main()

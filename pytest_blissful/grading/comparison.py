@@ -16,8 +16,9 @@ metric's direction; otherwise **no significant difference**. Too few blocks → 
 
 **98 % is the whole table's confidence.** A comparison tests m rows at once (p50/p95/p99, throughput, error
 rate, CPU, memory, one p50 and one p95 per endpoint); at 2 % each, two identical versions would show *some*
-difference far more often than 2 % of the time. Each of the m rows is therefore judged at α = 2 %/m (Bonferroni) and its
-interval is the 1 − 2 %/m one: together the intervals hold with at least 98 % confidence, and so does the winner.
+difference far more often than 2 % of the time. Each of the m rows is therefore judged at α = 2 %/m (Bonferroni)
+and its interval is the 1 − 2 %/m one: together the intervals hold with at least 98 % confidence, and so does
+the winner.
 
 **Recommendation.** "Inconclusive — run longer" when the evidence is void (too few blocks of a critical
 metric, a saturated load generator, a side that broke its steady state); else "Keep old version" when a
